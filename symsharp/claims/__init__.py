@@ -1,0 +1,4 @@
+"""Claims from the papers and from the derivations, each with a checker."""
+from .registry import Claim, ClaimError, Outcome, all_claims, get_claim, register, verify
+
+__all__ = ["Claim", "ClaimError", "Outcome", "all_claims", "get_claim", "register", "verify"]

@@ -1,0 +1,1 @@
+"""Symbolic derivations (SymPy only; never imports Numba)."""

@@ -1,0 +1,223 @@
+"""Polynomial algebra used by the derivations: expressing a polynomial in θ through observables,
+solving linear systems over fields of rational functions, and rewriting coefficients through
+derived constants (e.g. ``a = α²‖x‖²/n``)."""
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Mapping, Sequence
+
+import sympy as sp
+from sympy.polys.matrices import DomainMatrix
+
+
+def total_degree(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> int:
+    expr = sp.expand(expr)
+    if expr == 0:
+        return 0
+    return sp.Poly(expr, *variables).total_degree()
+
+
+def min_degree(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> int:
+    p = sp.Poly(sp.expand(expr), *variables)
+    return min(sum(m) for m in p.monoms())
+
+
+def monomials_up_to(variables: Sequence[sp.Symbol], degree: int, include_constant: bool = False) -> list:
+    """All monomials in ``variables`` of total degree 1..degree (and 1 if asked), in a fixed order."""
+    out = [sp.Integer(1)] if include_constant else []
+    for deg in range(1, degree + 1):
+        for combo in itertools.combinations_with_replacement(variables, deg):
+            out.append(sp.Mul(*combo))
+    return out
+
+
+def _domain_for(entries):
+    """A polynomial ring over QQ or over QQ(surds) holding every entry (never SymPy's slow EX)."""
+    from sympy import QQ
+
+    surds = set()
+    gens = set()
+    for e in entries:
+        gens |= e.free_symbols
+        for p in e.atoms(sp.Pow):
+            if p.base.is_Rational and p.exp.is_Rational and not p.exp.is_Integer:
+                surds.add(sp.root(abs(p.base), p.exp.q) if p.base > 0 else p)
+    K = QQ.algebraic_field(*sorted(surds, key=sp.default_sort_key)) if surds else QQ
+    gens = sorted(gens, key=lambda g: g.name)
+    return K.poly_ring(*gens) if gens else K
+
+
+def solve_linear(A: list, b: list) -> tuple | None:
+    """Solve A c = b exactly (entries SymPy expressions, free symbols are treated as field
+    elements).  Returns (particular solution, nullspace basis) or None if inconsistent.
+
+    Uses fraction-free Gauss–Jordan (Bareiss) elimination in a polynomial ring over QQ or over
+    an algebraic number field, so surds such as √n stay exact and fast."""
+    m = len(A)
+    k = len(A[0]) if m else 0
+    aug = [[sp.expand(e) for e in row] + [sp.expand(bi)] for row, bi in zip(A, b)]
+    R_ = _domain_for([e for row in aug for e in row])
+    M = DomainMatrix([[R_.from_sympy(e) for e in row] for row in aug], (m, k + 1), R_)
+    R, den, pivots = M.rref_den()
+    if k in pivots:
+        return None
+    Rs = R.to_list()
+    dens = R_.to_sympy(den)
+    sol = [sp.Integer(0)] * k
+    for r, pc in enumerate(pivots):
+        sol[pc] = sp.cancel(R_.to_sympy(Rs[r][k]) / dens)
+    free = [j for j in range(k) if j not in pivots]
+    null = []
+    for fj in free:
+        vec = [sp.Integer(0)] * k
+        vec[fj] = sp.Integer(1)
+        for r, pc in enumerate(pivots):
+            vec[pc] = sp.cancel(-R_.to_sympy(Rs[r][fj]) / dens)
+        null.append(vec)
+    return sol, null
+
+
+def nullspace(A: list, k: int) -> list:
+    """Basis of {c : A c = 0} (A given as a list of rows of length k)."""
+    if not A:
+        return [[sp.Integer(1) if i == j else sp.Integer(0) for i in range(k)] for j in range(k)]
+    res = solve_linear(A, [sp.Integer(0)] * len(A))
+    return res[1]
+
+
+def coefficient_rows(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> tuple:
+    """Matrix of coefficients: row per monomial in ``variables``, column per expression."""
+    polys = [sp.Poly(sp.expand(e), *variables) if e != 0 else None for e in exprs]
+    monos = {}
+    for col, p in enumerate(polys):
+        if p is None:
+            continue
+        for mon, c in p.terms():
+            monos.setdefault(mon, {})[col] = c
+    rows = []
+    for mon, entries in monos.items():
+        rows.append([entries.get(c, sp.Integer(0)) for c in range(len(exprs))])
+    return rows, list(monos)
+
+
+def _product_monomials(obs_syms: Sequence[sp.Symbol], degs: Sequence[int], max_deg: int) -> list:
+    """Exponent tuples k with Σ k_i deg_i <= max_deg (deg_i >= 1)."""
+    out = []
+
+    def rec(i, remaining, cur):
+        if i == len(obs_syms):
+            out.append(tuple(cur))
+            return
+        for k in range(remaining // degs[i] + 1):
+            rec(i + 1, remaining - k * degs[i], cur + [k])
+
+    rec(0, max_deg, [])
+    return out
+
+
+def homogeneous_parts(expr: sp.Expr, variables: Sequence[sp.Symbol]) -> dict:
+    """{degree: homogeneous component} of a polynomial in ``variables``."""
+    expr = sp.expand(expr)
+    if expr == 0:
+        return {}
+    poly = sp.Poly(expr, *variables)
+    parts = {}
+    for mon, c in poly.terms():
+        parts.setdefault(sum(mon), []).append(c * sp.Mul(*[v ** k for v, k in zip(variables, mon)]))
+    return {dg: sp.Add(*ts) for dg, ts in parts.items()}
+
+
+def _is_homogeneous(expr, variables) -> bool:
+    return len(homogeneous_parts(expr, variables)) == 1
+
+
+def _solve_sampled(target, syms, exprs, exps, variables, rng):
+    """Coefficients c (θ-free) with target = Σ c_e ∏ obs^e, from random integer points θ;
+    None when the sampled system is inconsistent (then no identity exists)."""
+    basis_syms = [sp.Mul(*[s ** k for s, k in zip(syms, e)]) for e in exps]
+    if not exps:
+        return sp.Integer(0) if sp.expand(target) == 0 else None
+    for attempt in range(3):
+        npts = len(exps) + 3 + 3 * attempt
+        A, b = [], []
+        for _ in range(npts):
+            pt = {v: sp.Integer(rng.randint(-9, 9)) for v in variables}
+            ov = [e.xreplace(pt) for e in exprs]
+            A.append([sp.Mul(*[o ** kk for o, kk in zip(ov, e)]) for e in exps])
+            b.append(target.xreplace(pt))
+        res = solve_linear(A, b)
+        if res is None:
+            return None
+        sol, null = res
+        candidate = sp.expand(sum(c * m for c, m in zip(sol, basis_syms)))
+        if sp.expand(candidate.xreplace(dict(zip(syms, exprs))) - target) == 0:
+            return candidate
+        if not null:
+            return None
+    prods = [sp.expand(sp.Mul(*[e_ ** kk for e_, kk in zip(exprs, e)])) for e in exps]
+    rows, _ = coefficient_rows(prods + [target], variables)
+    res = solve_linear([r[:-1] for r in rows], [r[-1] for r in rows])
+    if res is None:
+        return None
+    return sp.expand(sum(c * m for c, m in zip(res[0], basis_syms)))
+
+
+def express_in(target: sp.Expr, observables: Mapping[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol],
+               seed: int = 0):
+    """Write ``target(θ)`` as a polynomial in the observables with θ-free coefficients.
+
+    The ansatz is every product of observables whose θ-degree is at most that of the target
+    (observables must be polynomials in θ with no constant term).  When every observable is
+    homogeneous in θ, each homogeneous component of the target is matched separately by the
+    products of the same degree (a much smaller system).  Coefficients are found from the linear
+    system at random integer points θ; an inconsistent sampled system proves that no such
+    polynomial exists (returns None).  A found polynomial is verified by exact expansion.
+    """
+    target = sp.expand(target)
+    variables = list(variables)
+    syms = list(observables)
+    exprs = [sp.expand(observables[s]) for s in syms]
+    degs = [min_degree(e, variables) for e in exprs]
+    if any(dg < 1 for dg in degs):
+        raise ValueError("observables must be polynomials in the parameters without constant term")
+    rng = random.Random(seed)
+    degT = total_degree(target, variables) if target.free_symbols & set(variables) else 0
+    if all(_is_homogeneous(e, variables) for e in exprs):
+        out = sp.Integer(0)
+        for dg, part in sorted(homogeneous_parts(target, variables).items()):
+            exps = [e for e in _product_monomials(syms, degs, dg)
+                    if sum(k * d_ for k, d_ in zip(e, degs)) == dg]
+            piece = _solve_sampled(part, syms, exprs, exps, variables, rng)
+            if piece is None:
+                return None
+            out += piece
+        return sp.expand(out)
+    exps = _product_monomials(syms, degs, degT)
+    return _solve_sampled(target, syms, exprs, exps, variables, rng)
+
+
+def rewrite_constants(expr: sp.Expr, derived: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """Rewrite ``expr`` through derived constants, e.g. α²(x₁²+x₂²)/n → a.
+
+    For each derived constant ``a = P(consts)`` the numerator and denominator of ``expr`` are
+    reduced modulo the polynomial ``a·den(P) − num(P)`` (a one-element Gröbner basis, lex order
+    with the original constants first), which removes every occurrence expressible through
+    ``a``.  Returns the expression unchanged where that is not possible."""
+    expr = sp.sympify(expr)
+    for a, P in derived.items():
+        num, den = sp.fraction(sp.together(P))
+        gens = sorted(P.free_symbols, key=lambda s: s.name)
+        rel = sp.expand(a * den - num)
+
+        def red(e):
+            e = sp.expand(e)
+            if not (e.free_symbols & set(gens)):
+                return e
+            others = sorted(e.free_symbols - set(gens) - {a}, key=lambda s: s.name)
+            _, r = sp.reduced(e, [rel], *gens, a, *others, order="lex")
+            return r
+
+        n_, d_ = sp.fraction(sp.cancel(sp.together(expr)))
+        expr = sp.cancel(red(n_) / red(d_))
+    return expr
