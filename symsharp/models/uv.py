@@ -43,7 +43,8 @@ def uv_model(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = F
     alpha: output multiplier; ``None`` keeps it a positive symbol ``alpha``.
     layerwise: if True, U and v get separate rates ``eta_U`` and ``eta_v``.
     examples: number of training examples (1 in the paper).
-    x, y: numeric input (length d) and target; ``None`` keeps them symbolic.
+    x, y: numeric input (length d; with several examples a list of k inputs) and target (one
+        example only); ``None`` keeps them symbolic.
     """
     n = check_positive_int(width, "width (--width)")
     d = check_positive_int(input_dim, "input dimension (--input-dim)")
@@ -59,8 +60,9 @@ def uv_model(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = F
     vm = sp.Matrix(list(v))
     xs, ys, outs = [], [], []
     for j in range(k):
-        if x is not None and k == 1:
-            xv = [_number(t, "x") for t in x]
+        if x is not None:
+            xj = x if k == 1 else x[j]
+            xv = [_number(t, "x") for t in xj]
             if len(xv) != d:
                 raise ModelError(f"x must have input_dim={d} entries, got {len(xv)}")
         else:

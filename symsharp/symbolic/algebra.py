@@ -132,35 +132,128 @@ def _is_homogeneous(expr, variables) -> bool:
     return len(homogeneous_parts(expr, variables)) == 1
 
 
-def _solve_sampled(target, syms, exprs, exps, variables, rng):
-    """Coefficients c (θ-free) with target = Σ c_e ∏ obs^e, from random integer points θ;
-    None when the sampled system is inconsistent (then no identity exists)."""
-    basis_syms = [sp.Mul(*[s ** k for s, k in zip(syms, e)]) for e in exps]
+def _surds(exprs):
+    out = set()
+    for e in exprs:
+        for p in sp.sympify(e).atoms(sp.Pow):
+            if p.base.is_Rational and p.exp.is_Rational and not p.exp.is_Integer:
+                out.add(sp.root(abs(p.base), p.exp.q))
+    return sorted(out, key=sp.default_sort_key)
+
+
+class PolyContext:
+    """Sparse polynomial ring (SymPy ``PolyElement``) over QQ or QQ(surds) whose first
+    generators are the parameters θ and the rest the other symbols.  Arithmetic here is far
+    faster than expanding SymPy expressions."""
+
+    def __init__(self, exprs, variables):
+        from sympy import QQ
+
+        exprs = [sp.sympify(e) for e in exprs]
+        self.variables = list(variables)
+        others = set()
+        for e in exprs:
+            others |= e.free_symbols
+        others -= set(self.variables)
+        self.others = sorted(others, key=lambda g: g.name)
+        surds = _surds(exprs)
+        self.K = QQ.algebraic_field(*surds) if surds else QQ
+        self.R, *self.gens = sp.ring(self.variables + self.others, self.K)
+        self.ntheta = len(self.variables)
+        if self.others:
+            self.Rc, *self.cgens = sp.ring(self.others, self.K)
+        else:
+            self.Rc = self.K
+
+    def conv(self, e):
+        return self.R.from_expr(sp.expand(e)) if e != 0 else self.R.zero
+
+    def theta_degree(self, mon):
+        return sum(mon[:self.ntheta])
+
+    def parts(self, p):
+        out = {}
+        for mon, c in p.terms():
+            out.setdefault(self.theta_degree(mon), {})[mon] = c
+        return {dg: self.R.from_dict(dct) for dg, dct in out.items()}
+
+    def at(self, p, point):
+        """Evaluate the θ generators at integer values → element of the constants ring."""
+        res = {}
+        for mon, c in p.terms():
+            val = c
+            for k, v in zip(mon[:self.ntheta], point):
+                if k:
+                    val = val * self.K.convert(v ** k)
+            key = mon[self.ntheta:]
+            res[key] = res.get(key, self.K.zero) + val
+        if self.others:
+            return self.Rc.from_dict({k: v for k, v in res.items() if v})
+        return res.get((), self.K.zero)
+
+    def lift(self, q):
+        """Constants-ring element → element of the full ring."""
+        if not self.others:
+            return self.R.from_dict({(0,) * self.ntheta: q}) if q else self.R.zero
+        return self.R.from_dict({(0,) * self.ntheta + mon: c for mon, c in q.terms()})
+
+    def to_expr(self, q):
+        return q.as_expr() if hasattr(q, "as_expr") else self.K.to_sympy(q)
+
+
+def _solve_sampled(ctx, T, O, syms, exps, rng):
+    """θ-free coefficients (as a SymPy polynomial in ``syms``) with T = Σ c_e ∏ O^e, from the
+    linear system at random integer points θ, verified exactly in the polynomial ring.
+    Returns None when the sampled system is inconsistent (then no identity exists), or the
+    string "undetermined" when the samples did not determine it."""
     if not exps:
-        return sp.Integer(0) if sp.expand(target) == 0 else None
+        return sp.Integer(0) if T == 0 else None
+    dom = ctx.Rc.to_domain() if ctx.others else ctx.K
+    prods = None
     for attempt in range(3):
         npts = len(exps) + 3 + 3 * attempt
-        A, b = [], []
+        rows = []
         for _ in range(npts):
-            pt = {v: sp.Integer(rng.randint(-9, 9)) for v in variables}
-            ov = [e.xreplace(pt) for e in exprs]
-            A.append([sp.Mul(*[o ** kk for o, kk in zip(ov, e)]) for e in exps])
-            b.append(target.xreplace(pt))
-        res = solve_linear(A, b)
-        if res is None:
+            pt = [rng.randint(-9, 9) for _ in range(ctx.ntheta)]
+            ov = [ctx.at(o, pt) for o in O]
+            row = []
+            for e in exps:
+                val = dom.one
+                for o, k in zip(ov, e):
+                    if k:
+                        val = val * o ** k
+                row.append(val)
+            row.append(ctx.at(T, pt))
+            rows.append(row)
+        M = DomainMatrix(rows, (npts, len(exps) + 1), dom)
+        R, den, pivots = M.rref_den()
+        if len(exps) in pivots:
             return None
-        sol, null = res
-        candidate = sp.expand(sum(c * m for c, m in zip(sol, basis_syms)))
-        if sp.expand(candidate.xreplace(dict(zip(syms, exprs))) - target) == 0:
-            return candidate
-        if not null:
-            return None
-    prods = [sp.expand(sp.Mul(*[e_ ** kk for e_, kk in zip(exprs, e)])) for e in exps]
-    rows, _ = coefficient_rows(prods + [target], variables)
-    res = solve_linear([r[:-1] for r in rows], [r[-1] for r in rows])
-    if res is None:
-        return None
-    return sp.expand(sum(c * m for c, m in zip(res[0], basis_syms)))
+        if len(pivots) < len(exps):
+            continue
+        Rl = R.to_list()
+        nums = [None] * len(exps)
+        for r, pc in enumerate(pivots):
+            nums[pc] = Rl[r][len(exps)]
+        if prods is None:
+            prods = []
+            for e in exps:
+                pr = ctx.R.one
+                for o, k in zip(O, e):
+                    if k:
+                        pr = pr * o ** k
+                prods.append(pr)
+        lhs = ctx.lift(den) * T
+        rhs = ctx.R.zero
+        for nm, pr in zip(nums, prods):
+            if nm:
+                rhs += ctx.lift(nm) * pr
+        if lhs != rhs:
+            return None  # unique solution of the sampled system fails the identity
+        dexpr = ctx.to_expr(den)
+        return sp.expand(sum(sp.cancel(ctx.to_expr(nm) / dexpr) * sp.Mul(*[s ** k for s, k in zip(syms, e)])
+                             for nm, e in zip(nums, exps) if nm))
+    return "undetermined"
 
 
 def express_in(target: sp.Expr, observables: Mapping[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol],
@@ -170,31 +263,63 @@ def express_in(target: sp.Expr, observables: Mapping[sp.Symbol, sp.Expr], variab
     The ansatz is every product of observables whose θ-degree is at most that of the target
     (observables must be polynomials in θ with no constant term).  When every observable is
     homogeneous in θ, each homogeneous component of the target is matched separately by the
-    products of the same degree (a much smaller system).  Coefficients are found from the linear
+    products of the same degree (a much smaller system).  Coefficients come from the linear
     system at random integer points θ; an inconsistent sampled system proves that no such
-    polynomial exists (returns None).  A found polynomial is verified by exact expansion.
+    polynomial exists (returns None).  A found polynomial is verified by exact polynomial
+    arithmetic.  If the samples leave the coefficients undetermined (the products are
+    algebraically dependent), full coefficient matching decides.
     """
-    target = sp.expand(target)
-    variables = list(variables)
     syms = list(observables)
-    exprs = [sp.expand(observables[s]) for s in syms]
-    degs = [min_degree(e, variables) for e in exprs]
-    if any(dg < 1 for dg in degs):
-        raise ValueError("observables must be polynomials in the parameters without constant term")
+    ctx = PolyContext([target] + [observables[s] for s in syms], variables)
+    return express_in_ring(ctx, ctx.conv(target), {s: ctx.conv(observables[s]) for s in syms}, seed)
+
+
+def express_in_ring(ctx: "PolyContext", T, obs_ring: Mapping, seed: int = 0):
+    """:func:`express_in` for a target and observables already in ``ctx.R``."""
+    syms = list(obs_ring)
+    O = [obs_ring[s] for s in syms]
     rng = random.Random(seed)
-    degT = total_degree(target, variables) if target.free_symbols & set(variables) else 0
-    if all(_is_homogeneous(e, variables) for e in exprs):
-        out = sp.Integer(0)
-        for dg, part in sorted(homogeneous_parts(target, variables).items()):
-            exps = [e for e in _product_monomials(syms, degs, dg)
-                    if sum(k * d_ for k, d_ in zip(e, degs)) == dg]
-            piece = _solve_sampled(part, syms, exprs, exps, variables, rng)
-            if piece is None:
-                return None
-            out += piece
-        return sp.expand(out)
-    exps = _product_monomials(syms, degs, degT)
-    return _solve_sampled(target, syms, exprs, exps, variables, rng)
+    degs = []
+    for o in O:
+        pd = ctx.parts(o)
+        if 0 in pd or not pd:
+            raise ValueError("observables must be polynomials in the parameters without constant term")
+        degs.append(min(pd))
+    homogeneous = all(len(ctx.parts(o)) == 1 for o in O)
+    if homogeneous:
+        jobs = [(part, [e for e in _product_monomials(syms, degs, dg)
+                        if sum(k * d_ for k, d_ in zip(e, degs)) == dg])
+                for dg, part in sorted(ctx.parts(T).items())]
+    else:
+        degT = max(ctx.parts(T)) if T else 0
+        jobs = [(T, _product_monomials(syms, degs, degT))]
+    out = sp.Integer(0)
+    for part, exps in jobs:
+        piece = _solve_sampled(ctx, part, O, syms, exps, rng)
+        if piece is None:
+            return None
+        if isinstance(piece, str):
+            return _express_by_coefficients(part.as_expr(), syms, [o.as_expr() for o in O], exps, ctx.variables)
+        out += piece
+    return sp.expand(out)
+
+
+def _express_by_coefficients(target, syms, exprs, exps, variables):
+    basis_syms = [sp.Mul(*[s ** k for s, k in zip(syms, e)]) for e in exps]
+    prods = [sp.expand(sp.Mul(*[e_ ** kk for e_, kk in zip(exprs, e)])) for e in exps]
+    rows, _ = coefficient_rows(prods + [target], variables)
+    res = solve_linear([r[:-1] for r in rows], [r[-1] for r in rows])
+    if res is None:
+        return None
+    return sp.expand(sum(c * m for c, m in zip(res[0], basis_syms)))
+
+
+def compose(expr: sp.Expr, step: Mapping[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol]) -> sp.Expr:
+    """expr(step(θ)) expanded, computed in a sparse polynomial ring (fast)."""
+    ctx = PolyContext([expr] + list(step.values()), variables)
+    p = ctx.conv(expr)
+    pairs = [(ctx.gens[i], ctx.conv(step[v])) for i, v in enumerate(ctx.variables) if v in step]
+    return p.compose(pairs).as_expr()
 
 
 def rewrite_constants(expr: sp.Expr, derived: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:

@@ -5,8 +5,8 @@ from typing import Mapping, Sequence
 
 import sympy as sp
 
-from .algebra import coefficient_rows, monomials_up_to, nullspace
-from .calculus import apply_map, gd_map, gf_field
+from .algebra import coefficient_rows, compose, monomials_up_to, nullspace
+from .calculus import gd_map, gf_field
 
 
 def conserved_quantities(field: Mapping[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol] | None = None,
@@ -51,11 +51,19 @@ def _simplify_basis(basis, variables):
 def gd_drift(invariant: sp.Expr, step: Mapping[sp.Symbol, sp.Expr], eta: sp.Symbol | Sequence = ()) -> sp.Expr:
     """Exact change I(θ') − I(θ) under one step of ``step``, collected as a polynomial in the
     learning rate(s) ``eta``."""
-    drift = sp.expand(apply_map(invariant, step) - invariant)
+    variables = sorted(step, key=lambda v: v.name)
+    drift = sp.expand(compose(invariant, step, variables) - invariant)
     etas = [eta] if isinstance(eta, sp.Symbol) else list(eta)
+    if sp.count_ops(drift) < 300:
+        return sp.factor(drift)
     if etas:
-        return sp.collect(drift, etas, evaluate=True, func=sp.factor)
-    return sp.factor(drift)
+        return sp.collect(drift, etas, evaluate=True, func=_tidy)
+    return _tidy(drift)
+
+
+def _tidy(e):
+    """Factor small coefficients (readable), leave big ones expanded (factoring them is slow)."""
+    return sp.factor(e) if sp.count_ops(e) < 40 else sp.factor_terms(e)
 
 
 def model_invariants(model, degree: int = 2) -> list:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..models.base import Model
-from .algebra import express_in, rewrite_constants
-from .calculus import apply_map, gd_map, gf_field
+from .algebra import PolyContext, express_in_ring, rewrite_constants
+from .calculus import gd_map, gf_field
 
 
 @dataclass
@@ -47,15 +47,22 @@ def reduce_map(model: Model, observables: dict | None = None, step_map: dict | N
     step_map = gd_map(model) if step_map is None else step_map
     gf = gf_field(model)
     step, flow, failed = {}, {}, []
-    for name, e in obs.items():
-        nxt = apply_map(e, step_map)
-        rep = express_in(nxt, sym_to_expr, P)
+    ctx = PolyContext(list(sym_to_expr.values()) + list(step_map.values()) + list(gf.values()), P)
+    obs_ring = {s: ctx.conv(e) for s, e in sym_to_expr.items()}
+    step_ring = [(ctx.gens[i], ctx.conv(step_map[p])) for i, p in enumerate(P)]
+    gf_ring = [ctx.conv(gf[p]) for p in P]
+    for name in obs:
+        o = obs_ring[syms[name]]
+        nxt = o.compose(step_ring)
+        rep = express_in_ring(ctx, nxt, obs_ring)
         if rep is None:
             failed.append(name)
             continue
         # gradient-flow field: d/dt obs = ∇obs · (−∇L)
-        dt = sp.expand(sum(sp.diff(e, p) * gf[p] for p in P))
-        rep_f = express_in(dt, sym_to_expr, P)
+        dt = ctx.R.zero
+        for i, gi in enumerate(gf_ring):
+            dt += o.diff(ctx.gens[i]) * gi
+        rep_f = express_in_ring(ctx, dt, obs_ring)
         if rewrite and model.derived_constants:
             rep = rewrite_constants(rep, model.derived_constants)
             rep_f = rewrite_constants(rep_f, model.derived_constants) if rep_f is not None else None

@@ -1,0 +1,129 @@
+"""One call per model that runs every derivation and returns SymPy objects (no formatting)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..models import custom_model, uv_model
+from ..models.base import Model
+from .calculus import gd_map, gf_field, gradient, hessian_split, ntk
+from .fixedpoints import fixed_points
+from .invariants import conserved_quantities, gd_drift, model_invariants
+from .reduction import reduce_map
+from .sharpness import NotReducible, function_space_sharpness
+
+
+@dataclass
+class Derivation:
+    """Everything derived for one model; ``items`` keeps insertion order for reports."""
+
+    model: Model
+    items: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+
+def derive_uv(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = False) -> Derivation:
+    """Derive the UV model: calculus, invariants, function-space reduction, sharpness, fixed
+    points; plus the layer-wise-rate and several-example variants (which do not close in
+    (f, λ)).  With ``layerwise=True`` also derive the closed map of the layer-wise-rate model in
+    (f, λ_U, λ_v) (slower: ~15 s)."""
+    m = uv_model(width, input_dim, alpha)
+    out = Derivation(m)
+    it = out.items
+    it["f"] = m.outputs[0]
+    it["loss"] = m.loss
+    it["a_definition"] = next(iter(m.derived_constants.values()))
+    it["lam_parameter_space"] = m.observables["lam"]
+    it["n_params"] = len(m.params)
+    red = reduce_map(m)
+    it["reduced"] = red
+    fs_inv = conserved_quantities(red.field, red.variables, degree=2) if red.closes else []
+    it["fs_gf_invariants"] = fs_inv
+    it["fs_invariant_drift"] = [gd_drift(I, red.step, m.eta) for I in fs_inv]
+    it["sharpness"] = function_space_sharpness(m)
+    it["fixed_points"] = fixed_points(red.step, red.variables) if red.closes else []
+    # parameter-space invariants of gradient flow and their exact GD drift
+    inv = model_invariants(m, degree=2)
+    it["param_gf_invariants"] = inv
+    step = gd_map(m)
+    it["param_invariant_drift"] = [gd_drift(I, step, m.eta) for I in inv]
+    # variants
+    lw = uv_model(width, input_dim, alpha, layerwise=True)
+    it["layerwise_reduced"] = reduce_map(lw)
+    if layerwise:
+        it["layerwise_reduced_3"] = _layerwise_three(lw, width, input_dim)
+    multi = uv_model(1, 2, 1, examples=2, x=[[1, 0], [1, 2]])
+    obs_multi = {}
+    for j, fj in enumerate(multi.outputs):
+        obs_multi[f"f{j + 1}"] = fj
+    for j, fj in enumerate(multi.outputs):
+        for k in range(j, len(multi.outputs)):
+            gj = [sp.diff(fj, p) for p in multi.params]
+            gk = [sp.diff(multi.outputs[k], p) for p in multi.params]
+            obs_multi[f"K{j + 1}{k + 1}"] = sp.expand(sum(x * y for x, y in zip(gj, gk)))
+    it["multi_reduced"] = reduce_map(multi, observables=obs_multi, rewrite=False)
+    return out
+
+
+def _layerwise_three(lw, width, input_dim):
+    """Reduce the layer-wise-rate UV model to (f, λ_U, λ_v), the two blocks' NTK parts."""
+    P = lw.params
+    f_lw = lw.outputs[0]
+    nU = width * input_dim
+    lamU = sp.expand(sum(sp.diff(f_lw, p) ** 2 for p in P[:nU]))
+    lamv = sp.expand(sum(sp.diff(f_lw, p) ** 2 for p in P[nU:]))
+    lw3 = Model(**{**lw.__dict__, "observables": {"f": f_lw, "lam_U": lamU, "lam_v": lamv},
+                   "observable_symbols": {"f": sp.Symbol("f", real=True),
+                                          "lam_U": sp.Symbol("lam_U", nonnegative=True),
+                                          "lam_v": sp.Symbol("lam_v", nonnegative=True)}})
+    return reduce_map(lw3)
+
+
+def derive_custom(model: Model, invariant_degree: int = 2, max_fixed_point_params: int = 3) -> Derivation:
+    """Derive a custom model: gradient, Hessian split, NTK, GD map, GF invariants with drift,
+    the function-space reduction (when it has observables f, lam) and fixed points of the GD map
+    (parameter space, for at most ``max_fixed_point_params`` parameters)."""
+    out = Derivation(model)
+    it = out.items
+    it["loss"] = model.loss
+    it["gradient"] = gradient(model)
+    if model.outputs:
+        split = hessian_split(model)
+        it["hessian_gauss_newton"] = split.gauss_newton
+        it["hessian_residual"] = split.residual
+        it["ntk"] = ntk(model)
+    else:
+        from .calculus import hessian
+
+        it["hessian"] = hessian(model)
+    step = gd_map(model)
+    it["gd_map"] = step
+    it["gf_field"] = gf_field(model)
+    inv = model_invariants(model, invariant_degree)
+    it["param_gf_invariants"] = inv
+    it["param_invariant_drift"] = [gd_drift(I, step, model.eta) for I in inv]
+    if model.observables and model.outputs and len(model.outputs) == 1:
+        try:
+            red = reduce_map(model)
+            it["reduced"] = red
+            if red.closes:
+                it["fixed_points_reduced"] = fixed_points(red.step, red.variables)
+        except ValueError as exc:
+            out.notes.append(f"function-space reduction not attempted: {exc}")
+        try:
+            it["sharpness"] = function_space_sharpness(model)
+        except NotReducible as exc:
+            out.notes.append(f"function-space sharpness: {exc}")
+    if len(model.params) <= max_fixed_point_params:
+        try:
+            it["fixed_points"] = fixed_points(step, list(model.params))
+        except NotImplementedError as exc:
+            out.notes.append(f"fixed points: {exc}")
+    else:
+        out.notes.append(f"parameter-space fixed points skipped (more than {max_fixed_point_params} parameters)")
+    return out
+
+
+def derive_custom_from_strings(**kw) -> Derivation:
+    return derive_custom(custom_model(**kw))
