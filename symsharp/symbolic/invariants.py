@@ -49,21 +49,24 @@ def _simplify_basis(basis, variables):
 
 
 def gd_drift(invariant: sp.Expr, step: Mapping[sp.Symbol, sp.Expr], eta: sp.Symbol | Sequence = ()) -> sp.Expr:
-    """Exact change I(θ') − I(θ) under one step of ``step``, collected as a polynomial in the
-    learning rate(s) ``eta``."""
+    """Exact change I(θ') − I(θ) under one step of ``step``, as a polynomial in the learning
+    rate(s) ``eta`` (factored when small)."""
+    from .algebra import PolyContext
+
     variables = sorted(step, key=lambda v: v.name)
-    drift = sp.expand(compose(invariant, step, variables) - invariant)
-    etas = [eta] if isinstance(eta, sp.Symbol) else list(eta)
-    if sp.count_ops(drift) < 300:
+    ctx = PolyContext([invariant] + list(step.values()), variables)
+    I = ctx.conv(invariant)
+    pairs = [(ctx.gens[i], ctx.conv(step[v])) for i, v in enumerate(variables)]
+    d = I.compose(pairs) - I
+    if not d:
+        return sp.Integer(0)
+    drift = d.as_expr()
+    if len(d.terms()) <= 60:
         return sp.factor(drift)
+    etas = [eta] if isinstance(eta, sp.Symbol) else list(eta)
     if etas:
-        return sp.collect(drift, etas, evaluate=True, func=_tidy)
-    return _tidy(drift)
-
-
-def _tidy(e):
-    """Factor small coefficients (readable), leave big ones expanded (factoring them is slow)."""
-    return sp.factor(e) if sp.count_ops(e) < 40 else sp.factor_terms(e)
+        return sp.collect(sp.expand(drift), etas, evaluate=True, func=sp.factor_terms)
+    return drift
 
 
 def model_invariants(model, degree: int = 2) -> list:
