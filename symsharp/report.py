@@ -128,8 +128,10 @@ def uv_markdown(d: Derivation) -> str:
         L.append(f"- ${_tex(I)}$\n")
     L.append("\nTheir exact one-step GD drift is in `symsharp derive uv --format json` (key `parameter_space`).\n")
     L.append("\n## Variants\n")
-    L.append(f"- Layer-wise rates $\\eta_U \\ne \\eta_v$: {'closes' if it['layerwise_reduced'].closes else 'does not close in $(f, \\lambda)$'}"
-             f"; {it['layerwise_reduced'].reason}. (`symsharp derive uv --layerwise` derives the closed map in $(f, \\lambda_U, \\lambda_v)$.)\n")
+    lw = it["layerwise_reduced"]
+    lw_text = "closes" if lw.closes else "does not close in $(f, \\lambda)$"
+    L.append(f"- Layer-wise rates $\\eta_U \\ne \\eta_v$: {lw_text}; {lw.reason}. "
+             "(`symsharp derive uv --layerwise` derives the closed map in $(f, \\lambda_U, \\lambda_v)$.)\n")
     L.append(f"- Two examples: {'closes' if it['multi_reduced'].closes else 'does not close'}; {it['multi_reduced'].reason}.\n")
     return "".join(L)
 
