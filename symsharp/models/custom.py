@@ -46,7 +46,8 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
     ``data = {"x": [...], ..., "y": [...]}`` (one value per example for every input and the
     target ``y``), or ``loss`` (directly L(θ)).  Without data, ``f`` gets one symbolic example with
     target ``y``.  ``params`` lists the parameter names; by default every free symbol that is not
-    an input or ``y``.
+    an input or ``y``.  When neither inputs nor params are given, symbols named ``x``, ``x1``,
+    ``x_2``, ... are taken as inputs.
     """
     if (f is None) == (loss is None):
         raise ModelError("give exactly one of f (an output expression) or loss (a loss expression)")
@@ -67,6 +68,10 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
     else:
         expr = sp.sympify(text)
     free = {s.name: s for s in expr.free_symbols}
+    if not inputs and f is not None and not params:
+        import re as _re
+
+        inputs = sorted(n for n in free if _re.fullmatch(r"x(_?\d+)?", n))
     if not params:
         params = sorted(n for n in free if n not in set(inputs) | {"y"} | _RESERVED)
     if not params:
