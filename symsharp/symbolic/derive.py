@@ -9,7 +9,7 @@ from ..models import custom_model, uv_model
 from ..models.base import Model
 from .calculus import gd_map, gf_field, gradient, hessian_split, ntk
 from .fixedpoints import fixed_points
-from .invariants import conserved_quantities, gd_drift, model_invariants
+from .invariants import conserved_quantities, gd_drift, gd_drifts, model_invariants
 from .reduction import reduce_map
 from .sharpness import NotReducible, function_space_sharpness
 
@@ -47,7 +47,7 @@ def derive_uv(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = 
     inv = model_invariants(m, degree=2)
     it["param_gf_invariants"] = inv
     step = gd_map(m)
-    it["param_invariant_drift"] = [gd_drift(I, step, m.eta) for I in inv]
+    it["param_invariant_drift"] = gd_drifts(inv, step, m.eta)
     # variants
     lw = uv_model(width, input_dim, alpha, layerwise=True)
     it["layerwise_reduced"] = reduce_map(lw)

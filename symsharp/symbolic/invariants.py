@@ -51,22 +51,41 @@ def _simplify_basis(basis, variables):
 def gd_drift(invariant: sp.Expr, step: Mapping[sp.Symbol, sp.Expr], eta: sp.Symbol | Sequence = ()) -> sp.Expr:
     """Exact change I(θ') − I(θ) under one step of ``step``, as a polynomial in the learning
     rate(s) ``eta`` (factored when small)."""
+    return gd_drifts([invariant], step, eta)[0]
+
+
+def gd_drifts(invariants: Sequence[sp.Expr], step: Mapping[sp.Symbol, sp.Expr], eta: sp.Symbol | Sequence = ()) -> list:
+    """:func:`gd_drift` for several invariants, sharing one polynomial ring and one conversion
+    of the map.  Small results are factored; large ones are grouped by powers of ``eta``."""
     from .algebra import PolyContext
 
-    variables = sorted(step, key=lambda v: v.name)
-    ctx = PolyContext([invariant] + list(step.values()), variables)
-    I = ctx.conv(invariant)
-    pairs = [(ctx.gens[i], ctx.conv(step[v])) for i, v in enumerate(variables)]
-    d = I.compose(pairs) - I
-    if not d:
-        return sp.Integer(0)
-    drift = d.as_expr()
-    if len(d.terms()) <= 60:
-        return sp.factor(drift)
     etas = [eta] if isinstance(eta, sp.Symbol) else list(eta)
-    if etas:
-        return sp.collect(sp.expand(drift), etas, evaluate=True, func=sp.factor_terms)
-    return drift
+    variables = sorted(step, key=lambda v: v.name)
+    ctx = PolyContext(list(invariants) + list(step.values()) + etas, variables)
+    pairs = [(ctx.gens[i], ctx.conv(step[v])) for i, v in enumerate(variables)]
+    eta_pos = [ctx.R.symbols.index(e) for e in etas if e in ctx.R.symbols]
+    out = []
+    for inv in invariants:
+        I = ctx.conv(inv)
+        d = I.compose(pairs) - I
+        if not d:
+            out.append(sp.Integer(0))
+        elif len(d.terms()) <= 60:
+            out.append(sp.factor(d.as_expr()))
+        else:
+            groups = {}
+            for mon, c in d.terms():
+                key = tuple(mon[i] for i in eta_pos)
+                rest = list(mon)
+                for i in eta_pos:
+                    rest[i] = 0
+                groups.setdefault(key, {})[tuple(rest)] = c
+            expr = sp.Integer(0)
+            for key, dct in sorted(groups.items()):
+                coef = ctx.R.from_dict(dct).as_expr()
+                expr += sp.Mul(*[e ** k for e, k in zip([ctx.R.symbols[i] for i in eta_pos], key)]) * coef
+            out.append(expr)
+    return out
 
 
 def model_invariants(model, degree: int = 2) -> list:
@@ -78,4 +97,4 @@ def model_invariant_drifts(model, invariants=None, degree: int = 2) -> list:
     """[(I, I(θ') − I(θ))] for one GD step of the model."""
     invs = model_invariants(model, degree) if invariants is None else invariants
     step = gd_map(model)
-    return [(I, gd_drift(I, step, list(model.rates()))) for I in invs]
+    return list(zip(invs, gd_drifts(invs, step, list(model.rates()))))
