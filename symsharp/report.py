@@ -10,8 +10,14 @@ def _s(e) -> str:
     return str(e)
 
 
+_NAMES = {sp.Symbol("lam", nonnegative=True): r"\lambda", sp.Symbol("lam", real=True): r"\lambda",
+          sp.Symbol("lam_U", nonnegative=True): r"\lambda_U", sp.Symbol("lam_v", nonnegative=True): r"\lambda_v"}
+
+
 def _tex(e) -> str:
-    return sp.latex(e)
+    fs = getattr(e, "free_symbols", set())
+    names = {k: v for k, v in _NAMES.items() if k in fs}
+    return sp.latex(e, symbol_names=names) if names else sp.latex(e)
 
 
 def _short(e, limit: int = 400) -> str:
@@ -102,7 +108,9 @@ def uv_markdown(d: Derivation) -> str:
         L.append(f"The map does not close: {red.reason}.\n")
     L.append("## Conserved quantity of gradient flow and its drift under GD\n")
     for I, dr in zip(it["fs_gf_invariants"], it["fs_invariant_drift"]):
-        L.append(f"$$I = {_tex(I)},\\qquad I' - I = {_tex(dr)}$$\n")
+        ratio = sp.factor(sp.cancel((I + dr) / I))
+        L.append(f"$$I = {_tex(I)},\\qquad I' - I = {_tex(dr)},$$\n")
+        L.append(f"that is, one GD step multiplies the invariant by $I'/I = {_tex(ratio)}$.\n")
     L.append("## Sharpness\n")
     L.append("With $g = \\nabla f$ and $M = \\nabla^2 f$ (constant), $\\nabla^2 L = g g^\\top + (f-y) M$. "
              f"The Krylov space of $g$ under $M$ has dimension {sh.block_matrix.shape[0]} and is invariant; on it the "
@@ -115,11 +123,12 @@ def uv_markdown(d: Derivation) -> str:
                  "argument, all four sign cases), hence for every parameter point\n")
     L.append(f"$$S = \\lambda_{{\\max}}(\\nabla^2 L) = {_tex(sh.expr)}.$$\n")
     L.append("## Fixed points of the reduced map\n")
-    L.append("| point | free | eigenvalues | linearly stable when |\n|---|---|---|---|\n")
+    rows = ["| point | free | eigenvalues | linearly stable when |", "|---|---|---|---|"]
     for fp in it["fixed_points"]:
-        pt = ", ".join(f"${_tex(k)} = {_tex(v)}$" for k, v in fp.point.items())
-        L.append(f"| {pt} | {', '.join('$' + _tex(v) + '$' for v in fp.free) or '—'} | "
-                 f"{', '.join('$' + _tex(e) + '$' for e in fp.eigenvalues)} | ${_tex(fp.stable_when)}$ |\n")
+        pt = ", ".join(f"${_tex(k)} = {_tex(v)}$" for k, v in fp.point.items() if k not in fp.free)
+        rows.append(f"| {pt} | {', '.join('$' + _tex(v) + '$' for v in fp.free) or '—'} | "
+                    f"{', '.join('$' + _tex(e) + '$' for e in fp.eigenvalues)} | ${_tex(fp.stable_when)}$ |")
+    L.append("\n".join(rows) + "\n")
     L.append("\n## Parameter space\n")
     L.append(f"Gradient flow conserves a {len(it['param_gf_invariants'])}-dimensional space of polynomials of degree ≤ 2 "
              "(basis from the ansatz; e.g. the entries of $UU^\\top - vv^\\top$ and $Uz$ for $z \\perp x$). "
@@ -133,7 +142,7 @@ def uv_markdown(d: Derivation) -> str:
     L.append(f"- Layer-wise rates $\\eta_U \\ne \\eta_v$: {lw_text}; {lw.reason}. "
              "(`symsharp derive uv --layerwise` derives the closed map in $(f, \\lambda_U, \\lambda_v)$.)\n")
     L.append(f"- Two examples: {'closes' if it['multi_reduced'].closes else 'does not close'}; {it['multi_reduced'].reason}.\n")
-    return "".join(L)
+    return "\n".join(L)
 
 
 # --------------------------------------------------------------------------------- custom
