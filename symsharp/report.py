@@ -61,6 +61,8 @@ def uv_json(d: Derivation) -> dict:
         "gf_invariants": [_s(I) for I in it["fs_gf_invariants"]],
         "gf_invariant_gd_drift": [_s(x) for x in it["fs_invariant_drift"]],
         "fixed_points": fps,
+        "eta_c": _s(it["eta_c"][0]) if it.get("eta_c") else None,
+        "eta_c_formula": _s(it["eta_c"][1]) if it.get("eta_c") else None,
         "parameter_space": {
             "n_params": it["n_params"],
             "gf_invariants": [_s(I) for I in it["param_gf_invariants"]],
@@ -129,6 +131,10 @@ def uv_markdown(d: Derivation) -> str:
         rows.append(f"| {pt} | {', '.join('$' + _tex(v) + '$' for v in fp.free) or '—'} | "
                     f"{', '.join('$' + _tex(e) + '$' for e in fp.eigenvalues)} | ${_tex(fp.stable_when)}$ |")
     L.append("\n".join(rows) + "\n")
+    if it.get("eta_c"):
+        L.append("The global minima are the line $f = y$; on it $\\lambda \\ge 2\\sqrt a\\,|y|$ (feasible set), so some "
+                 "minimum is linearly stable iff $\\eta < \\eta_c$ with\n")
+        L.append(f"$$\\eta_c = {_tex(it['eta_c'][0])} = {_tex(it['eta_c'][1])}.$$\n")
     L.append("\n## Parameter space\n")
     L.append(f"Gradient flow conserves a {len(it['param_gf_invariants'])}-dimensional space of polynomials of degree ≤ 2 "
              "(basis from the ansatz; e.g. the entries of $UU^\\top - vv^\\top$ and $Uz$ for $z \\perp x$). "

@@ -43,6 +43,8 @@ def derive_uv(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = 
     it["fs_invariant_drift"] = [gd_drift(I, red.step, m.eta) for I in fs_inv]
     it["sharpness"] = function_space_sharpness(m)
     it["fixed_points"] = fixed_points(red.step, red.variables) if red.closes else []
+    if red.closes:
+        it["eta_c"] = critical_learning_rate(it["fixed_points"], m)
     # parameter-space invariants of gradient flow and their exact GD drift
     inv = model_invariants(m, degree=2)
     it["param_gf_invariants"] = inv
@@ -64,6 +66,35 @@ def derive_uv(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = 
             obs_multi[f"K{j + 1}{k + 1}"] = sp.expand(sum(x * y for x, y in zip(gj, gk)))
     it["multi_reduced"] = reduce_map(multi, observables=obs_multi, rewrite=False)
     return out
+
+
+def critical_learning_rate(fps, model):
+    """η_c: the rate above which no global minimum is linearly stable.
+
+    Global minima are the fixed points with f = y (a family parametrised by λ).  On it λ is
+    bounded below by the feasibility bound λ ≥ 2√a|f| (proved by the sum-of-squares certificate of
+    claim UV-feasible-set), so the least sharp minimum has λ_min = 2√a|y|.  Stability on the family
+    is a condition on ηλ; η_c solves the boundary of that condition at λ_min.
+    Returns (η_c in terms of a and y, η_c in terms of n, x_norm, y, alpha)."""
+    fs, ls = model.observable_symbols["f"], model.observable_symbols["lam"]
+    a = next(iter(model.derived_constants))
+    y = model.targets[0]
+    eta = model.eta
+    line = [fp for fp in fps if fp.free == (ls,) and sp.simplify(fp.point[fs] - y) == 0]
+    if len(line) != 1:
+        return None
+    lam_min = 2 * sp.sqrt(a) * sp.Abs(y)
+    cond = line[0].stable_when.subs(ls, lam_min)
+    rels = list(cond.args) if isinstance(cond, sp.And) else [cond]
+    roots = []
+    for r in rels:
+        if eta in r.free_symbols:
+            roots += [z for z in sp.solve(sp.Eq(r.lhs, r.rhs), eta) if z.is_positive is not False]
+    if not roots:
+        return None
+    eta_c = sp.simplify(min(roots, key=lambda z: z.subs({a: 1, y: 1})))
+    n, xn, al = sp.symbols("n x_norm alpha", positive=True)
+    return eta_c, sp.simplify(eta_c.subs(a, al ** 2 * xn ** 2 / n))
 
 
 def _layerwise_three(lw, width, input_dim):
