@@ -48,6 +48,17 @@ def _domain_for(entries):
     return K.poly_ring(*gens) if gens else K
 
 
+def _clear_denominators(row: list) -> list:
+    """Scale a row of an equation system by the lcm of its entries' denominators (the solution
+    set is unchanged), so every entry is a polynomial."""
+    parts = [sp.fraction(sp.together(e)) for e in row]
+    dens = [d for _, d in parts if d != 1]
+    if not dens:
+        return [sp.expand(n) for n, _ in parts]
+    L = sp.lcm_list(dens) if len(dens) > 1 else dens[0]
+    return [sp.expand(sp.cancel(n * L / d)) for n, d in parts]
+
+
 def solve_linear(A: list, b: list) -> tuple | None:
     """Solve A c = b exactly (entries SymPy expressions, free symbols are treated as field
     elements).  Returns (particular solution, nullspace basis) or None if inconsistent.
@@ -56,7 +67,7 @@ def solve_linear(A: list, b: list) -> tuple | None:
     an algebraic number field, so surds such as √n stay exact and fast."""
     m = len(A)
     k = len(A[0]) if m else 0
-    aug = [[sp.expand(e) for e in row] + [sp.expand(bi)] for row, bi in zip(A, b)]
+    aug = [_clear_denominators([sp.sympify(e) for e in row] + [sp.sympify(bi)]) for row, bi in zip(A, b)]
     R_ = _domain_for([e for row in aug for e in row])
     M = DomainMatrix([[R_.from_sympy(e) for e in row] for row in aug], (m, k + 1), R_)
     R, den, pivots = M.rref_den()
@@ -155,6 +166,14 @@ class PolyContext:
         for e in exprs:
             others |= e.free_symbols
         others -= set(self.variables)
+        # constants that occur in denominators (e.g. 1/N) become generators of their own
+        self.inv = {}
+        for e in exprs:
+            for pw in e.atoms(sp.Pow):
+                if pw.base in others and pw.exp.is_Integer and pw.exp < 0 and pw.base not in self.inv:
+                    self.inv[pw.base] = sp.Symbol(f"_inv_{pw.base.name}", positive=True)
+        self.back = {iv: 1 / b for b, iv in self.inv.items()}
+        others |= set(self.inv.values())
         self.others = sorted(others, key=lambda g: g.name)
         surds = _surds(exprs)
         self.K = QQ.algebraic_field(*surds) if surds else QQ
@@ -165,8 +184,20 @@ class PolyContext:
         else:
             self.Rc = self.K
 
+    def _fwd(self, e):
+        if not self.inv:
+            return e
+        return e.replace(lambda x: x.is_Pow and x.base in self.inv and x.exp.is_Integer and x.exp < 0,
+                         lambda x: self.inv[x.base] ** (-x.exp))
+
     def conv(self, e):
-        return self.R.from_expr(sp.expand(e)) if e != 0 else self.R.zero
+        e = sp.expand(e)
+        return self.R.from_expr(self._fwd(e)) if e != 0 else self.R.zero
+
+    def expr(self, p):
+        """Ring element (full or constants ring) back to a SymPy expression."""
+        e = p.as_expr() if hasattr(p, "as_expr") else self.K.to_sympy(p)
+        return e.xreplace(self.back) if self.back else e
 
     def theta_degree(self, mon):
         return sum(mon[:self.ntheta])
@@ -198,7 +229,7 @@ class PolyContext:
         return self.R.from_dict({(0,) * self.ntheta + mon: c for mon, c in q.terms()})
 
     def to_expr(self, q):
-        return q.as_expr() if hasattr(q, "as_expr") else self.K.to_sympy(q)
+        return self.expr(q)
 
 
 def _solve_sampled(ctx, T, O, syms, exps, rng):
@@ -299,7 +330,7 @@ def express_in_ring(ctx: "PolyContext", T, obs_ring: Mapping, seed: int = 0):
         if piece is None:
             return None
         if isinstance(piece, str):
-            return _express_by_coefficients(part.as_expr(), syms, [o.as_expr() for o in O], exps, ctx.variables)
+            return _express_by_coefficients(ctx.expr(part), syms, [ctx.expr(o) for o in O], exps, ctx.variables)
         out += piece
     return sp.expand(out)
 
@@ -319,7 +350,7 @@ def compose(expr: sp.Expr, step: Mapping[sp.Symbol, sp.Expr], variables: Sequenc
     ctx = PolyContext([expr] + list(step.values()), variables)
     p = ctx.conv(expr)
     pairs = [(ctx.gens[i], ctx.conv(step[v])) for i, v in enumerate(ctx.variables) if v in step]
-    return p.compose(pairs).as_expr()
+    return ctx.expr(p.compose(pairs))
 
 
 def rewrite_constants(expr: sp.Expr, derived: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:

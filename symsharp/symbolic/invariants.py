@@ -64,6 +64,7 @@ def gd_drifts(invariants: Sequence[sp.Expr], step: Mapping[sp.Symbol, sp.Expr], 
     ctx = PolyContext(list(invariants) + list(step.values()) + etas, variables)
     pairs = [(ctx.gens[i], ctx.conv(step[v])) for i, v in enumerate(variables)]
     eta_pos = [ctx.R.symbols.index(e) for e in etas if e in ctx.R.symbols]
+    etas = [ctx.R.symbols[i] for i in eta_pos]
     out = []
     for inv in invariants:
         I = ctx.conv(inv)
@@ -71,7 +72,7 @@ def gd_drifts(invariants: Sequence[sp.Expr], step: Mapping[sp.Symbol, sp.Expr], 
         if not d:
             out.append(sp.Integer(0))
         elif len(d.terms()) <= 60:
-            out.append(sp.factor(d.as_expr()))
+            out.append(sp.factor(ctx.expr(d)))
         else:
             groups = {}
             for mon, c in d.terms():
@@ -82,8 +83,8 @@ def gd_drifts(invariants: Sequence[sp.Expr], step: Mapping[sp.Symbol, sp.Expr], 
                 groups.setdefault(key, {})[tuple(rest)] = c
             expr = sp.Integer(0)
             for key, dct in sorted(groups.items()):
-                coef = ctx.R.from_dict(dct).as_expr()
-                expr += sp.Mul(*[e ** k for e, k in zip([ctx.R.symbols[i] for i in eta_pos], key)]) * coef
+                coef = ctx.expr(ctx.R.from_dict(dct))
+                expr += sp.Mul(*[e ** k for e, k in zip(etas, key)]) * coef
             out.append(expr)
     return out
 
