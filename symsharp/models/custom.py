@@ -9,6 +9,8 @@ from .base import Model, ModelError, ParamBlock, squared_loss
 from .uv import ETA
 
 _RESERVED = {"eta"}
+_MATH_NAMES = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "atan", "asin", "acos",
+               "pi", "E", "Abs", "sign", "erf", "Max", "Min", "Rational", "Heaviside", "cbrt", "asinh", "atanh"}
 
 
 def _parse(text: str, what: str, names: Sequence[str]) -> sp.Expr:
@@ -64,6 +66,8 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
         import re
 
         tokens = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
+        # mathematical functions and constants keep their SymPy meaning unless declared explicitly
+        tokens = {t for t in tokens if t not in _MATH_NAMES}
         expr = _parse(text, what, sorted(known | tokens))
     else:
         expr = sp.sympify(text)
