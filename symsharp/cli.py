@@ -178,14 +178,19 @@ def _at_eta(out, eta):
 def _verify(args) -> int:
     from .claims import verify
 
-    rows = []
+    from .claims import all_claims, get_claim
+
+    ids = args.only or [c.id for c in all_claims()]
+    for cid in ids:
+        get_claim(cid)  # unknown ids fail before any work starts
+    w = max(len(c) for c in ids) + 1
 
     def show(r):
         if not args.json:
-            print(f"{r.claim.id:<22} {r.outcome.status:<10} {r.seconds:7.2f}s  {r.outcome.method}", flush=True)
+            print(f"{r.claim.id:<{w}} {r.outcome.status:<10} {r.seconds:7.2f}s  {r.outcome.method}", flush=True)
 
     if not args.json:
-        print(f"{'id':<22} {'status':<10} {'time':>8}  method")
+        print(f"{'id':<{w}} {'status':<10} {'time':>8}  method")
     t0 = time.perf_counter()
     results = verify(args.only, progress=show)
     if args.json:
