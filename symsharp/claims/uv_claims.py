@@ -118,14 +118,11 @@ def _check_layerwise():
           "to polynomials in themselves.", ("n = 1, d = 2, x1 = (1, 0), x2 = (1, 2), α = 1",))
 def _check_multi():
     from ..models import uv_model
+    from ..symbolic.calculus import output_ntk_observables
     from ..symbolic.reduction import reduce_map
 
     multi = uv_model(1, 2, 1, examples=2, x=[[1, 0], [1, 2]])
-    obs = {"f1": multi.outputs[0], "f2": multi.outputs[1]}
-    gs = [[sp.diff(fj, p) for p in multi.params] for fj in multi.outputs]
-    for j in range(2):
-        for k in range(j, 2):
-            obs[f"K{j + 1}{k + 1}"] = sp.expand(sum(a * b for a, b in zip(gs[j], gs[k])))
+    obs = output_ntk_observables(multi)
     r = reduce_map(multi, observables=obs, rewrite=False)
     if r.closes:
         return Outcome("open", "the reduction closed, contrary to the statement")

@@ -230,14 +230,9 @@ def _y4():
             y = rng.normal(size=N)
             E, s, W = svd_coordinates(X)
             Qn = dataset_difficulty(X, y)
-            sb = Qn ** (1 / (2 * D))
-            beta = np.linalg.pinv(X) @ y
-            z = W.T @ beta
-            u = W @ (z / np.linalg.norm(z) * sb)
-            v = np.full(D - 1, sb)
-            if np.linalg.norm(X @ u * np.prod(v) - X @ beta) > 1e-8:
+            S, u, v = _balanced_min_sharpness(X, y, D)
+            if np.linalg.norm(X @ u * np.prod(v) - X @ (np.linalg.pinv(X) @ y)) > 1e-8:
                 return Outcome("open", "construction of a balanced minimum failed")
-            S = np.linalg.eigvalsh(full_hessian(X, y, u, v))[-1]
             dd_ = E.T @ y
             lo = (s[0] ** 2 * Qn ** ((D - 1) / D) + (D - 1) * dd_[0] ** 2 * Qn ** (-1 / D)) / N
             hi = (s[0] ** 2 * Qn ** ((D - 1) / D) + (D - 1) * np.sum(dd_ ** 2) * Qn ** (-1 / D)) / N

@@ -92,3 +92,13 @@ def gf_field(model: Model) -> dict:
 def apply_map(expr: sp.Expr, step: dict) -> sp.Expr:
     """Substitute one step of a map into an expression (simultaneous substitution)."""
     return sp.expand(sp.sympify(expr).xreplace(step))
+
+
+def output_ntk_observables(model: Model) -> dict:
+    """Observables {f1, …, fN, K11, K12, …} (outputs and NTK entries ∇f_j·∇f_k) of a model."""
+    obs = {f"f{j + 1}": f for j, f in enumerate(model.outputs)}
+    grads = [[sp.diff(f, p) for p in model.params] for f in model.outputs]
+    for j in range(len(grads)):
+        for k in range(j, len(grads)):
+            obs[f"K{j + 1}{k + 1}"] = sp.expand(sum(a * b for a, b in zip(grads[j], grads[k])))
+    return obs

@@ -7,7 +7,7 @@ import sympy as sp
 
 from ..models import custom_model, uv_model
 from ..models.base import Model
-from .calculus import gd_map, gf_field, gradient, hessian_split, ntk
+from .calculus import gd_map, gf_field, gradient, hessian_split, ntk, output_ntk_observables
 from .fixedpoints import fixed_points
 from .invariants import conserved_quantities, gd_drift, gd_drifts, model_invariants
 from .reduction import reduce_map
@@ -56,14 +56,7 @@ def derive_uv(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = 
     if layerwise:
         it["layerwise_reduced_3"] = _layerwise_three(lw, width, input_dim)
     multi = uv_model(1, 2, 1, examples=2, x=[[1, 0], [1, 2]])
-    obs_multi = {}
-    for j, fj in enumerate(multi.outputs):
-        obs_multi[f"f{j + 1}"] = fj
-    for j, fj in enumerate(multi.outputs):
-        for k in range(j, len(multi.outputs)):
-            gj = [sp.diff(fj, p) for p in multi.params]
-            gk = [sp.diff(multi.outputs[k], p) for p in multi.params]
-            obs_multi[f"K{j + 1}{k + 1}"] = sp.expand(sum(x * y for x, y in zip(gj, gk)))
+    obs_multi = output_ntk_observables(multi)
     it["multi_reduced"] = reduce_map(multi, observables=obs_multi, rewrite=False)
     return out
 
