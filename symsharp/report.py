@@ -11,7 +11,9 @@ def _s(e) -> str:
 
 
 _NAMES = {sp.Symbol("lam", nonnegative=True): r"\lambda", sp.Symbol("lam", real=True): r"\lambda",
-          sp.Symbol("lam_U", nonnegative=True): r"\lambda_U", sp.Symbol("lam_v", nonnegative=True): r"\lambda_v"}
+          sp.Symbol("lam_U", nonnegative=True): r"\lambda_U", sp.Symbol("lam_v", nonnegative=True): r"\lambda_v",
+          sp.Symbol("f_hat", real=True): r"\hat f", sp.Symbol("lam_hat", real=True): r"\hat\lambda",
+          sp.Symbol("k1", positive=True): "k"}
 
 
 def _tex(e) -> str:
@@ -61,6 +63,10 @@ def uv_json(d: Derivation) -> dict:
         "gf_invariants": [_s(I) for I in it["fs_gf_invariants"]],
         "gf_invariant_gd_drift": [_s(x) for x in it["fs_invariant_drift"]],
         "fixed_points": fps,
+        "nondimensional": ({"groups": {str(k): _s(g) for k, g in it["nondimensional"].group_symbols.items()},
+                            "state": {str(k): _s(e) for k, e in it["nondimensional"].new_symbols.items()},
+                            "map": {str(k): _s(e) for k, e in it["nondimensional"].step.items()}}
+                           if it.get("nondimensional") else None),
         "eta_c": _s(it["eta_c"][0]) if it.get("eta_c") else None,
         "eta_c_formula": _s(it["eta_c"][1]) if it.get("eta_c") else None,
         "parameter_space": {
@@ -108,6 +114,15 @@ def uv_markdown(d: Derivation) -> str:
             L.append(f"$$\\dot{{{_tex(k)}}} = {_tex(v)}$$\n")
     else:
         L.append(f"The map does not close: {red.reason}.\n")
+    nd = it.get("nondimensional")
+    if nd:
+        L.append("### Non-dimensional form\n")
+        L.append(f"The map has {len(nd.symmetries)} scaling symmetries (weights found as the nullspace of the monomial "
+                 "weight equations), so its three constants $a, \\eta, y$ enter only through "
+                 + ", ".join(f"${_tex(k)} = {_tex(g)}$" for k, g in nd.group_symbols.items())
+                 + ". With " + ", ".join(f"${_tex(k)} = {_tex(e)}$" for k, e in nd.new_symbols.items()) + ":\n")
+        for k, v in nd.step.items():
+            L.append(f"$${_tex(k)}' = {_tex(v)}$$\n")
     L.append("## Conserved quantity of gradient flow and its drift under GD\n")
     for I, dr in zip(it["fs_gf_invariants"], it["fs_invariant_drift"]):
         ratio = sp.factor(sp.cancel((I + dr) / I))

@@ -11,6 +11,7 @@ from .calculus import gd_map, gf_field, gradient, hessian_split, ntk, output_ntk
 from .fixedpoints import fixed_points
 from .invariants import conserved_quantities, gd_drift, gd_drifts, model_invariants
 from .reduction import reduce_map
+from .scaling import nondimensionalize
 from .sharpness import NotReducible, function_space_sharpness
 
 
@@ -45,6 +46,8 @@ def derive_uv(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = 
     it["fixed_points"] = fixed_points(red.step, red.variables) if red.closes else []
     if red.closes:
         it["eta_c"] = critical_learning_rate(it["fixed_points"], m)
+        a = next(iter(m.derived_constants))
+        it["nondimensional"] = nondimensionalize(red.step, list(red.variables), [a, m.eta, m.targets[0]])
     # parameter-space invariants of gradient flow and their exact GD drift
     inv = model_invariants(m, degree=2)
     it["param_gf_invariants"] = inv
