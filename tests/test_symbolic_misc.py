@@ -65,3 +65,18 @@ def test_uv_sharpness_block_structure():
     assert sh.block_matrix.shape == (2, 2)
     assert sh.complement_dim == 9 - 2
     assert sh.dominance_proved
+
+
+def test_nondimensionalize_logistic_family():
+    """x' = r x (1 − x/K): one scaling symmetry (x, K) → (s x, s K), so the dynamics depends on r
+    only, in the variable x/K (independent textbook fact)."""
+    from symsharp.symbolic.scaling import nondimensionalize
+
+    x, r, K = sp.symbols("x r K", positive=True)
+    nd = nondimensionalize({x: sp.expand(r * x * (1 - x / K))}, [x], [r, K])
+    assert len(nd.symmetries) == 1
+    assert len(nd.groups) == 1 and sp.simplify(nd.groups[0] - r) == 0
+    ((X, expr),) = nd.new_symbols.items()
+    assert sp.simplify(expr - x / K) == 0
+    (k,) = nd.group_symbols
+    assert sp.expand(nd.step[X] - k * X * (1 - X)) == 0

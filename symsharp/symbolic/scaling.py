@@ -37,9 +37,9 @@ def nondimensionalize(step: dict, variables, params) -> NonDimensional:
     idx = {s: i for i, s in enumerate(allsyms)}
     rows = []
     for i, v in enumerate(variables):
-        poly = sp.Poly(sp.expand(step[v]), *allsyms)
-        for mon in poly.monoms():
-            row = list(mon)
+        for term in sp.Add.make_args(sp.expand(step[v])):
+            powers = term.as_powers_dict()
+            row = [powers.get(sym, 0) for sym in allsyms]
             row[i] -= 1
             rows.append(row)
     sym_basis = _int_nullspace(rows, len(allsyms))
@@ -84,7 +84,7 @@ def nondimensionalize(step: dict, variables, params) -> NonDimensional:
         nxt = sp.expand(nxt)
         for gs, g in gsyms.items():
             # eliminate one parameter of the group in favour of the group symbol
-            p0 = next(p for p in params if sp.degree(g, p) != 0)
+            p0 = next(p for p in params if g.as_powers_dict().get(p, 0) != 0)
             sol = sp.solve(sp.Eq(gs, g), p0)
             nxt = sp.expand(sp.simplify(nxt.subs(p0, sol[0])))
         new_step[X_sym] = sp.factor_terms(sp.expand(nxt))
