@@ -1,0 +1,16 @@
+"""SymPy maps → CSE'd Python source files → cached Numba kernels.
+
+``compile_map(step, state, params, dtype, observables)`` returns a :class:`CompiledMap` with a
+batched iterator (time outer, batch inner, tiles over the cores), the tangent map and the
+observables.  Kernel modules live in ``$SYMSHARP_CACHE`` (default ``~/.cache/symsharp/kernels``).
+"""
+from .cache import cache_dir
+from .generate import GENERATOR_VERSION
+from .kernel import (DEFAULT_CHECK_EVERY, DEFAULT_THRESHOLD, CompiledMap, Trajectories, cached_map,
+                     compile_map, load_kernel)
+from .maps import gd_kernel, uv_function_space_kernel
+from .printer import CodegenError, KernelPrinter
+
+__all__ = ["compile_map", "load_kernel", "cached_map", "CompiledMap", "Trajectories", "CodegenError",
+           "KernelPrinter", "cache_dir", "gd_kernel", "uv_function_space_kernel", "GENERATOR_VERSION",
+           "DEFAULT_THRESHOLD", "DEFAULT_CHECK_EVERY"]

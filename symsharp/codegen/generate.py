@@ -1,0 +1,379 @@
+"""Generate the Python source of the Numba kernels of a map x ↦ F(x; p).
+
+Array layout (structure of arrays): a batch of B trajectories is stored as ``X[k, B]`` (one
+contiguous row per state variable), parameters as ``P[m, B]``, records as ``REC[R, k, B]``.
+The fast kernels (``iterate``, ``lyapunov``) split the batch into tiles that fit in the L1
+cache, hand the tiles to the cores with ``prange``, and inside a tile run time in the outer loop
+and the tile (contiguous, no branches) in the inner loop, which LLVM vectorises.  Subexpressions
+that depend only on the parameters are computed once per trajectory before the time loop.
+
+Expressions are CSE'd with :func:`sympy.cse` and printed by :class:`KernelPrinter`.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from .printer import CodegenError, KernelPrinter
+
+# Bump whenever the generated source changes; it is part of the cache key.
+GENERATOR_VERSION = 3
+
+# Tangent-vector norms are clamped below by this value (a Jacobian that annihilates the tangent
+# vector, as on a superstable orbit, contributes log(1e-30) ≈ −69 per step).
+TANGENT_FLOOR = 1e-30
+# The running product of tangent norms is turned into a logarithm every this many steps.
+LOG_EVERY = 8
+
+
+class _Emitter:
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, indent: int, text: str = ""):
+        self.lines.append("    " * indent + text if text else "")
+
+    def block(self, indent: int, lines):
+        for ln in lines:
+            self(indent, ln)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def collect_polynomial(expr, state):
+    """Write an expanded polynomial in the state as Σ coefficient(p)·monomial(x), like terms
+    merged.  Expressions that are not already expanded polynomials are returned unchanged."""
+    expr = sp.sympify(expr)
+    if not state or not (expr.free_symbols & set(state)) or not expr.is_polynomial(*state):
+        return expr
+    if sp.expand(expr) != expr:
+        # keep a factored arrangement such as (f - y)**2/2: expanding it would trade an
+        # accurate form for one with cancellation
+        return expr
+    poly = sp.Poly(expr, *state)
+    terms = []
+    for monom, coeff in poly.terms():
+        m = sp.Mul(*[s ** e for s, e in zip(state, monom)])
+        terms.append(sp.Mul(sp.factor_terms(coeff), m, evaluate=True))
+    return sp.Add(*terms)
+
+
+class Hoister:
+    """Replace every maximal parameter-only subexpression by a fresh symbol.
+
+    ``defs`` lists (symbol, expression) pairs in creation order; the expressions depend on the
+    parameters only and are evaluated once per trajectory."""
+
+    def __init__(self, state, prefix="_h"):
+        self.state = set(state)
+        self.defs = []
+        self._index = {}
+        self._prefix = prefix
+
+    def _sym(self, e):
+        if e not in self._index:
+            s = sp.Dummy(f"{self._prefix}{len(self.defs)}")
+            self._index[e] = s
+            self.defs.append((s, e))
+        return self._index[e]
+
+    def __call__(self, e):
+        e = sp.sympify(e)
+        if not (e.free_symbols & self.state):
+            return e if e.is_Atom else self._sym(e)
+        if e.is_Add or e.is_Mul:
+            const = [a for a in e.args if not (a.free_symbols & self.state)]
+            var = [self(a) for a in e.args if a.free_symbols & self.state]
+            if len(const) > 1 or (len(const) == 1 and not const[0].is_Atom):
+                return e.func(self._sym(e.func(*const)), *var)
+            return e.func(*const, *var)
+        if e.is_Atom:
+            return e
+        return e.func(*[self(a) for a in e.args])
+
+
+def cse_lines(exprs, printer: KernelPrinter, temp_prefix: str):
+    """CSE ``exprs``; return (assignment lines, printed outputs)."""
+    repl, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols(temp_prefix, cls=sp.Dummy))
+    lines = []
+    for i, (s, e) in enumerate(repl):
+        name = f"{temp_prefix}{i}"
+        lines.append(f"{name} = {printer.doprint(e)}")
+        printer.names[s] = name
+    outs = [printer.doprint(e) for e in reduced]
+    return lines, outs
+
+
+class SourceBuilder:
+    """Build the kernel module source for one map in one dtype."""
+
+    def __init__(self, name, step_exprs, state, params, observables, monitor, dtype, form, key):
+        self.name = name
+        self.F = [sp.sympify(e) for e in step_exprs]
+        self.state = list(state)
+        self.params = list(params)
+        self.obs = dict(observables or {})
+        self.monitor = monitor
+        self.dtype = dtype
+        self.form = form
+        self.key = key
+        self.k = len(self.state)
+        self.m = len(self.params)
+        self.J = sp.Matrix(self.F).jacobian(sp.Matrix(self.state)) if self.k else sp.Matrix()
+
+    # ----------------------------------------------------------------------------- helpers
+    def _names(self):
+        names = {s: f"x{i}" for i, s in enumerate(self.state)}
+        names.update({p: f"p{j}" for j, p in enumerate(self.params)})
+        return names
+
+    def _prepare(self, exprs):
+        if self.form == "expanded":
+            return [sp.expand(e) for e in exprs]
+        out = [collect_polynomial(e, self.state) for e in exprs]
+        if self.form == "horner":
+            out = [sp.horner(e, *self.state) if e.is_polynomial(*self.state) and e.free_symbols & set(self.state)
+                   else e for e in out]
+        return out
+
+    def _hoist(self, exprs, fn):
+        """Hoist parameter-only parts of ``exprs``.
+
+        Returns (hoist lines, [(array name, printed value)], hot expressions, {dummy: name})."""
+        exprs = self._prepare(exprs)
+        h = Hoister(self.state, prefix="_h")
+        hot = [h(e) for e in exprs]
+        pr = KernelPrinter(self.dtype, self._names())
+        hoist_lines, hoist_outs = cse_lines([e for _, e in h.defs], pr, f"_u{fn}")
+        hnames = {s: f"h{j}" for j, (s, _) in enumerate(h.defs)}
+        return hoist_lines, list(zip(hnames.values(), hoist_outs)), hot, hnames
+
+    def _hot(self, hot, hnames, prefix):
+        """CSE the hot expressions; return (loads, lines, outputs) for the inner loop."""
+        pr = KernelPrinter(self.dtype, self._names())
+        pr.names.update(hnames)
+        lines, outs = cse_lines(hot, pr, prefix)
+        free = set().union(*[e.free_symbols for e in hot]) if hot else set()
+        loads = [f"x{i} = s{i}[i]" for i in range(self.k)]
+        loads += [f"p{j} = q{j}[i]" for j, p in enumerate(self.params) if p in free]
+        loads += [f"{name} = a_{name}[i]" for s, name in hnames.items() if s in free]
+        return loads, lines, outs
+
+    def _used_params(self, hot):
+        free = set().union(*[e.free_symbols for e in hot]) if hot else set()
+        return [j for j, p in enumerate(self.params) if p in free]
+
+    def _plain_body(self, exprs, prefix):
+        pr = KernelPrinter(self.dtype, self._names())
+        return cse_lines(self._prepare(exprs), pr, prefix)
+
+    def _dt(self):
+        return f"np.{self.dtype}"
+
+    # ----------------------------------------------------------------------------- module
+    def build(self) -> str:
+        E = _Emitter()
+        E(0, f'"""Kernels of the map {self.name!r}, generated by symsharp.codegen (generator version '
+             f'{GENERATOR_VERSION}).  Do not edit: the file name is a content hash."""')
+        E(0, "import math")
+        E(0, "import numpy as np")
+        E(0, "import numba as nb")
+        E(0)
+        E(0, f"NAME = {self.name!r}")
+        E(0, f"KEY = {self.key!r}")
+        E(0, f"GENERATOR_VERSION = {GENERATOR_VERSION}")
+        E(0, f"DTYPE = {self.dtype!r}")
+        E(0, f"STATE = {tuple(s.name for s in self.state)!r}")
+        E(0, f"PARAMS = {tuple(p.name for p in self.params)!r}")
+        E(0, f"OBSERVABLES = {tuple(self.obs)!r}")
+        E(0, f"MONITOR = {self.monitor!r}")
+        E(0, "MAP = {")
+        for s, e in zip(self.state, self.F):
+            E(1, f"{s.name!r}: {str(e)!r},")
+        E(0, "}")
+        E(0, "OBSERVABLE_EXPRESSIONS = {")
+        for n, e in self.obs.items():
+            E(1, f"{n!r}: {str(e)!r},")
+        E(0, "}")
+        E(0)
+        self._serial(E, "step", self.F, "OUT[{j}, i]")
+        jac = [self.J[a, b] for a in range(self.k) for b in range(self.k)]
+        self._serial(E, "jacobian", jac, None)
+        self._serial(E, "observe", list(self.obs.values()), "OUT[{j}, i]")
+        self._iterate(E)
+        self._lyapunov(E)
+        return E.text
+
+    def _loads(self, E, ind, src_x="X", src_p="P", idx="i", params=None):
+        for i in range(self.k):
+            E(ind, f"x{i} = {src_x}[{i}, {idx}]")
+        for j in (range(self.m) if params is None else params):
+            E(ind, f"p{j} = {src_p}[{j}, {idx}]")
+
+    def _serial(self, E, fname, exprs, target):
+        E(0, "@nb.njit(cache=True)")
+        E(0, f"def {fname}(X, P, OUT):")
+        E(1, "for i in range(X.shape[1]):")
+        if not exprs:
+            E(2, "pass")
+            E(0)
+            return
+        lines, outs = self._plain_body(exprs, f"_{fname[0]}")
+        used = sorted({j for j, p in enumerate(self.params) for e in exprs if p in sp.sympify(e).free_symbols})
+        self._loads(E, 2, params=used)
+        E.block(2, lines)
+        for j, o in enumerate(outs):
+            if fname == "jacobian":
+                E(2, f"OUT[{j // self.k}, {j % self.k}, i] = {o}")
+            else:
+                E(2, target.format(j=j) + f" = {o}")
+        E(0)
+
+    def _tile_head(self, E, hoist_lines, hoisted, used):
+        dt = self._dt()
+        E(1, "B = X.shape[1]")
+        E(1, "ntiles = (B + tile - 1) // tile")
+        E(1, "for it in nb.prange(ntiles):")
+        E(2, "lo = it * tile")
+        E(2, "hi = min(B, lo + tile)")
+        E(2, "n = hi - lo")
+        for i in range(self.k):
+            E(2, f"s{i} = X[{i}, lo:hi].copy()")
+        for j in used:
+            E(2, f"q{j} = P[{j}, lo:hi].copy()")
+        for name, _ in hoisted:
+            E(2, f"a_{name} = np.empty(n, {dt})")
+        if hoisted:
+            E(2, "for i in range(n):")
+            for j in range(self.m):
+                E(3, f"p{j} = P[{j}, lo + i]")
+            E.block(3, hoist_lines)
+            for name, out in hoisted:
+                E(3, f"a_{name}[i] = {out}")
+        E(2, "alive = 0")
+        E(2, "for i in range(n):")
+        E(3, "if not DIV[lo + i]:")
+        E(4, "alive += 1")
+
+    def _check(self, E, ind):
+        E(ind, "if t % check_every == 0 or t == steps:")
+        E(ind + 1, "for i in range(n):")
+        E(ind + 2, "if not DIV[lo + i]:")
+        cond = " and ".join(f"abs(s{i}[i]) <= thr" for i in range(self.k)) or "True"
+        E(ind + 3, f"if not ({cond}):")
+        E(ind + 4, "DIV[lo + i] = True")
+        E(ind + 4, "DIV_AT[lo + i] = t")
+        E(ind + 4, "alive -= 1")
+        E(ind + 1, "if alive == 0:")
+        E(ind + 2, "break")
+
+    def _monitor_direct(self, E, ind, init):
+        """pk[i] = monitor(state) (or max with it), parameters read straight from P."""
+        pr = KernelPrinter(self.dtype, self._names())
+        expr = self._prepare([self.obs[self.monitor]])
+        lines, outs = cse_lines(expr, pr, "_z")
+        E(ind, "for i in range(n):")
+        for i in range(self.k):
+            E(ind + 1, f"x{i} = s{i}[i]")
+        for j in self._used_params(expr):
+            E(ind + 1, f"p{j} = P[{j}, lo + i]")
+        E.block(ind + 1, lines)
+        E(ind + 1, f"pk[i] = {outs[0]}" if init else f"pk[i] = max(pk[i], {outs[0]})")
+
+    def _iterate(self, E):
+        dt = self._dt()
+        k = self.k
+        has_mon = self.monitor is not None
+        exprs = list(self.F) + ([self.obs[self.monitor]] if has_mon else [])
+        hl, hoisted, hot, hnames = self._hoist(exprs, "i")
+        E(0, "@nb.njit(cache=True, parallel=True)")
+        E(0, "def iterate(X, P, steps, rec_from, rec_every, REC, thr, check_every, DIV, DIV_AT, PEAK, "
+             "monitor, tile):")
+        E(1, '"""Advance X[k, B] in place by ``steps`` map steps (see the module docstring)."""')
+        self._tile_head(E, hl, hoisted, self._used_params(hot))
+        if has_mon:
+            E(2, f"pk = np.empty(n if monitor else 0, {dt})")
+            E(2, "if monitor:")
+            self._monitor_direct(E, 3, init=True)
+        E(2, "if rec_every > 0 and rec_from == 0:")
+        E(3, "for i in range(n):")
+        for i in range(k):
+            E(4, f"REC[0, {i}, lo + i] = s{i}[i]")
+        E(2, "for t in range(1, steps + 1):")
+        ind = 3
+        if has_mon:
+            loads, lines, outs = self._hot(hot, hnames, "_t")
+            E(3, "if monitor:")
+            E(4, "for i in range(n):")
+            E.block(5, loads + lines)
+            # the monitor is evaluated at the state before the step (shares subterms with F)
+            E(5, f"pk[i] = max(pk[i], {outs[k]})")
+            for i in range(k):
+                E(5, f"s{i}[i] = {outs[i]}")
+            E(3, "else:")
+            ind = 4
+        loads, lines, outs = self._hot(hot[:k], hnames, "_t")
+        E(ind, "for i in range(n):")
+        E.block(ind + 1, loads + lines)
+        for i in range(k):
+            E(ind + 1, f"s{i}[i] = {outs[i]}")
+        self._check(E, 3)
+        E(3, "if rec_every > 0 and t >= rec_from and (t - rec_from) % rec_every == 0:")
+        E(4, "r = (t - rec_from) // rec_every")
+        E(4, "for i in range(n):")
+        for i in range(k):
+            E(5, f"REC[r, {i}, lo + i] = s{i}[i]")
+        if has_mon:
+            E(2, "if monitor:")
+            self._monitor_direct(E, 3, init=False)
+            E(3, "PEAK[lo:hi] = pk")
+        for i in range(k):
+            E(2, f"X[{i}, lo:hi] = s{i}")
+        E(0)
+
+    def _lyapunov(self, E):
+        k = self.k
+        jac = [self.J[a, b] for a in range(k) for b in range(k)]
+        hl, hoisted, hot, hnames = self._hoist(list(self.F) + jac, "l")
+        E(0, "@nb.njit(cache=True, parallel=True)")
+        E(0, "def lyapunov(X, P, V, steps, thr, check_every, DIV, DIV_AT, SUM, tile):")
+        E(1, '"""Advance X[k, B] and the unit tangent vectors V[k, B] in place; add Σ log|J v| to SUM."""')
+        self._tile_head(E, hl, hoisted, self._used_params(hot))
+        for i in range(k):
+            E(2, f"v{i} = V[{i}, lo:hi].copy()")
+        E(2, "prod = np.ones(n, np.float64)")
+        E(2, "acc = np.zeros(n, np.float64)")
+        E(2, "for t in range(1, steps + 1):")
+        E(3, "for i in range(n):")
+        loads, lines, outs = self._hot(hot, hnames, "_t")
+        E.block(4, loads + [f"w{i} = v{i}[i]" for i in range(k)] + lines)
+        for a in range(k):
+            terms = " + ".join(f"{outs[k + a * k + b]}*w{b}" for b in range(k))
+            E(4, f"y{a} = {terms}")
+        E(4, "nrm = math.sqrt(" + " + ".join(f"y{a}*y{a}" for a in range(k)) + ")")
+        E(4, f"nrm = max(nrm, {KernelPrinter(self.dtype, {}).const(TANGENT_FLOOR)})")
+        for a in range(k):
+            E(4, f"v{a}[i] = y{a} / nrm")
+        for i in range(k):
+            E(4, f"s{i}[i] = {outs[i]}")
+        E(4, "prod[i] *= nrm")
+        E(3, f"if t % {LOG_EVERY} == 0 or t == steps:")
+        E(4, "for i in range(n):")
+        E(5, "acc[i] += math.log(prod[i])")
+        E(5, "prod[i] = 1.0")
+        self._check(E, 3)
+        E(2, "for i in range(n):")
+        E(3, "if prod[i] != 1.0:")
+        E(4, "acc[i] += math.log(prod[i])")
+        E(3, "SUM[lo + i] += acc[i]")
+        for i in range(k):
+            E(2, f"X[{i}, lo:hi] = s{i}")
+            E(2, f"V[{i}, lo:hi] = v{i}")
+        E(0)
+
+
+def build_source(name, step_exprs, state, params, observables, monitor, dtype, form, key) -> str:
+    if form not in ("expanded", "collected", "horner"):
+        raise CodegenError(f"form must be 'expanded', 'collected' or 'horner', got {form!r}")
+    return SourceBuilder(name, step_exprs, state, params, observables, monitor, dtype, form, key).build()

@@ -1,0 +1,363 @@
+"""``compile_map``: SymPy map → cached Numba kernels, and the :class:`CompiledMap` that runs them.
+
+The numeric side (:class:`CompiledMap`) never calls SymPy: everything it needs (names, dtype)
+is read from the generated module.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numba
+import numpy as np
+import sympy as sp
+
+from .cache import atomic_write, cache_dir, content_hash, import_file
+from .generate import GENERATOR_VERSION, build_source
+from .printer import DTYPES, CodegenError
+
+DEFAULT_THRESHOLD = 1e8
+DEFAULT_CHECK_EVERY = 16
+
+
+@dataclass
+class Trajectories:
+    """Result of :meth:`CompiledMap.iterate` (arrays in the caller's layout, batch first).
+
+    x: final states (B, k).  records: states at ``record_steps`` (R, B, k), NaN after a whole tile
+    diverged, or None.  diverged: per trajectory, whether a state variable exceeded the magnitude
+    threshold (or was NaN) at a check.  diverged_at: the step of that check (−1 if never); checks
+    happen every ``check_every`` steps and at the last step.  peak: maximum over steps 0..steps of
+    the monitored observable (None unless requested)."""
+
+    x: np.ndarray
+    records: np.ndarray | None
+    record_steps: np.ndarray
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    peak: np.ndarray | None = None
+
+
+def _safe_name(name: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_]", "_", str(name))[:40]
+    return s or "map"
+
+
+class CompiledMap:
+    """Compiled kernels of a map x ↦ F(x; p) with k state variables and m parameters.
+
+    Arrays are batch-first for the caller: states (B, k) or (k,), parameters (B, m), (m,) or a
+    mapping {name: scalar or (B,) array}; leading dimensions broadcast.  Internally the kernels use
+    structure-of-arrays (k, B)."""
+
+    def __init__(self, module, path: Path):
+        self.module = module
+        self.path = Path(path)
+        self.name = module.NAME
+        self.key = module.KEY
+        self.dtype = np.dtype(module.DTYPE)
+        self.state = tuple(module.STATE)
+        self.params = tuple(module.PARAMS)
+        self.observables = tuple(module.OBSERVABLES)
+        self.monitor = module.MONITOR
+        self.k = len(self.state)
+        self.m = len(self.params)
+
+    def __repr__(self):
+        return (f"CompiledMap({self.name!r}, state={self.state}, params={self.params}, "
+                f"observables={self.observables}, dtype={self.dtype.name})")
+
+    @property
+    def source(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    @property
+    def dispatchers(self) -> dict:
+        """The Numba dispatchers of this map (for inspecting compile/cache statistics)."""
+        return {n: getattr(self.module, n) for n in ("step", "jacobian", "observe", "iterate", "lyapunov")}
+
+    # ----------------------------------------------------------------------------- inputs
+    def param_array(self, p) -> np.ndarray:
+        """Parameters as an array (..., m) in the kernel dtype."""
+        if isinstance(p, Mapping):
+            unknown = [n for n in p if n not in self.params]
+            if unknown:
+                raise CodegenError(f"unknown parameter {unknown[0]!r} for map {self.name!r}; "
+                                   f"its parameters are {list(self.params)}")
+            missing = [n for n in self.params if n not in p]
+            if missing:
+                raise CodegenError(f"parameter {missing[0]!r} of map {self.name!r} has no value")
+            cols = np.broadcast_arrays(*[np.asarray(p[n], dtype=self.dtype) for n in self.params]) if self.m else []
+            if cols and cols[0].ndim > 1:
+                raise CodegenError("parameter values must be scalars or 1-D arrays")
+            return np.stack(cols, axis=-1) if cols else np.zeros((0,), self.dtype)
+        if p is None:
+            if self.m:
+                raise CodegenError(f"map {self.name!r} needs values for its parameters {list(self.params)}")
+            return np.zeros((0,), self.dtype)
+        arr = np.asarray(p, dtype=self.dtype)
+        if arr.ndim == 0 and self.m == 1:
+            arr = arr.reshape(1)
+        if arr.ndim == 0 or arr.shape[-1] != self.m:
+            raise CodegenError(f"parameters must have a last dimension of length {self.m} "
+                               f"({', '.join(self.params)}), got shape {arr.shape}")
+        return arr
+
+    def state_array(self, x) -> np.ndarray:
+        arr = np.asarray(x, dtype=self.dtype)
+        if arr.ndim == 0 and self.k == 1:
+            arr = arr.reshape(1)
+        if arr.ndim == 0 or arr.shape[-1] != self.k:
+            raise CodegenError(f"states must have a last dimension of length {self.k} "
+                               f"({', '.join(self.state)}), got shape {arr.shape}")
+        return arr
+
+    def _soa(self, x, p):
+        """(X (k, B), P (m, B), leading shape) from batch-first inputs."""
+        x = self.state_array(x)
+        p = self.param_array(p)
+        lead = np.broadcast_shapes(x.shape[:-1], p.shape[:-1])
+        B = int(np.prod(lead)) if lead else 1
+        # always fresh, writable, C-contiguous copies: the kernels have one signature each
+        X = np.array(np.broadcast_to(x, lead + (self.k,)).reshape(B, self.k).T, order="C")
+        P = np.array(np.broadcast_to(p, lead + (self.m,)).reshape(B, self.m).T, order="C")
+        return X, P, lead
+
+    def _tile(self, B: int, tile) -> int:
+        if tile is not None:
+            t = int(tile)
+            if t < 1:
+                raise CodegenError(f"tile must be a positive integer, got {tile!r}")
+            return t
+        t = 1024 if self.dtype == np.float32 else 512
+        per_thread = -(-B // max(1, numba.get_num_threads()))
+        return max(16, min(t, -(-per_thread // 16) * 16))
+
+    # ----------------------------------------------------------------------------- kernels
+    def step(self, x, p=None) -> np.ndarray:
+        """One map step on a batch: F(x; p) with the shape of the broadcast inputs."""
+        X, P, lead = self._soa(x, p)
+        out = np.empty_like(X)
+        self.module.step(X, P, out)
+        return out.T.reshape(lead + (self.k,))
+
+    def jacobian(self, x, p=None) -> np.ndarray:
+        """The tangent map ∂F_a/∂x_b, shape (..., k, k)."""
+        X, P, lead = self._soa(x, p)
+        out = np.empty((self.k, self.k, X.shape[1]), self.dtype)
+        self.module.jacobian(X, P, out)
+        return np.moveaxis(out, -1, 0).reshape(lead + (self.k, self.k))
+
+    def observe(self, x, p=None, names: Sequence[str] | None = None) -> dict:
+        """Observables evaluated on a batch of states: {name: array of the leading shape}."""
+        names = list(self.observables) if names is None else list(names)
+        bad = [n for n in names if n not in self.observables]
+        if bad:
+            raise CodegenError(f"map {self.name!r} has no observable {bad[0]!r}; "
+                               f"its observables are {list(self.observables)}")
+        X, P, lead = self._soa(x, p)
+        out = np.empty((len(self.observables), X.shape[1]), self.dtype)
+        self.module.observe(X, P, out)
+        return {n: out[self.observables.index(n)].reshape(lead) for n in names}
+
+    def iterate(self, x0, p=None, steps: int = 1, record_every: int = 0, record_from: int | None = None,
+                threshold: float = DEFAULT_THRESHOLD, check_every: int = DEFAULT_CHECK_EVERY,
+                monitor: bool = False, tile: int | None = None, diverged=None) -> Trajectories:
+        """Iterate a batch of trajectories.
+
+        Records the state after steps t = record_from, record_from + record_every, … ≤ steps
+        (t = 0 is the initial state; ``record_from`` defaults to ``record_every``; no records when
+        ``record_every`` is 0).  ``monitor=True`` tracks the peak of the map's monitored
+        observable (``self.monitor``, e.g. the loss).  ``diverged`` (B,) marks trajectories
+        already known to have diverged."""
+        steps = _nonneg_int(steps, "steps")
+        record_every = _nonneg_int(record_every, "record_every")
+        check_every = _nonneg_int(check_every, "check_every")
+        if check_every < 1:
+            raise CodegenError("check_every must be a positive integer, got 0")
+        if not (threshold > 0):
+            raise CodegenError(f"threshold must be a positive number, got {threshold!r}")
+        if monitor and self.monitor is None:
+            raise CodegenError(f"map {self.name!r} was compiled without a monitored observable")
+        X, P, lead = self._soa(x0, p)
+        if len(lead) > 1:
+            raise CodegenError(f"iterate takes a flat batch of states (B, k), got leading shape {lead}")
+        B = X.shape[1]
+        rf = record_every if record_from is None else _nonneg_int(record_from, "record_from")
+        if record_every and rf <= steps:
+            rsteps = np.arange(rf, steps + 1, record_every, dtype=np.int64)
+        else:
+            rsteps = np.zeros(0, np.int64)
+        rec = np.full((len(rsteps), self.k, B), np.nan, self.dtype)
+        div = np.zeros(B, np.bool_) if diverged is None else np.array(diverged, dtype=np.bool_).reshape(B)
+        div_at = np.full(B, -1, np.int64)
+        peak = np.empty(B if monitor else 0, self.dtype)
+        tile = self._tile(B, tile)
+        with numba.parallel_chunksize(1):
+            self.module.iterate(X, P, np.int64(steps), np.int64(rf), np.int64(record_every if len(rsteps) else 0),
+                                rec, np.float64(threshold), np.int64(check_every), div, div_at, peak,
+                                bool(monitor), np.int64(tile))
+        records = np.moveaxis(rec, 2, 1) if len(rsteps) else None
+        return Trajectories(x=X.T.copy(), records=records, record_steps=rsteps, diverged=div,
+                            diverged_at=div_at, peak=peak if monitor else None)
+
+    def tangent(self, x0, p=None, v0=None, steps: int = 1, threshold: float = DEFAULT_THRESHOLD,
+                check_every: int = DEFAULT_CHECK_EVERY, tile: int | None = None, diverged=None):
+        """Iterate states with renormalised tangent vectors.
+
+        Returns (x (B, k), v (B, k), Σ_t log‖J v_t‖ (B,) in float64, diverged, diverged_at)."""
+        steps = _nonneg_int(steps, "steps")
+        check_every = max(1, _nonneg_int(check_every, "check_every"))
+        X, P, lead = self._soa(x0, p)
+        B = X.shape[1]
+        if v0 is None:
+            V = np.ones((self.k, B), self.dtype) / np.sqrt(self.k)
+        else:
+            v = np.broadcast_to(np.asarray(v0, dtype=np.float64), (B, self.k))
+            nrm = np.linalg.norm(v, axis=1, keepdims=True)
+            if not np.all(nrm > 0):
+                raise CodegenError("initial tangent vectors must be nonzero")
+            V = np.ascontiguousarray((v / nrm).T.astype(self.dtype))
+        div = np.zeros(B, np.bool_) if diverged is None else np.array(diverged, dtype=np.bool_).reshape(B)
+        div_at = np.full(B, -1, np.int64)
+        acc = np.zeros(B, np.float64)
+        with numba.parallel_chunksize(1):
+            self.module.lyapunov(X, P, V, np.int64(steps), np.float64(threshold), np.int64(check_every),
+                                 div, div_at, acc, np.int64(self._tile(B, tile)))
+        return X.T.copy(), V.T.copy(), acc, div, div_at
+
+
+def _nonneg_int(value, what) -> int:
+    try:
+        iv = int(value)
+    except (TypeError, ValueError):
+        raise CodegenError(f"{what} must be a non-negative integer, got {value!r}") from None
+    if iv != value or iv < 0:
+        raise CodegenError(f"{what} must be a non-negative integer, got {value!r}")
+    return iv
+
+
+# --------------------------------------------------------------------------------- compile_map
+
+def _as_symbol_list(items, what) -> list:
+    out = []
+    for s in items:
+        s = sp.Symbol(s, real=True) if isinstance(s, str) else s
+        if not isinstance(s, sp.Symbol):
+            raise CodegenError(f"{what} must be SymPy symbols, got {s!r}")
+        out.append(s)
+    names = [s.name for s in out]
+    dup = [n for n in names if names.count(n) > 1]
+    if dup:
+        raise CodegenError(f"the name {dup[0]!r} appears twice among the {what}")
+    return out
+
+
+def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence | None = None,
+                dtype: str = "float64", observables: Mapping[str, sp.Expr] | None = None,
+                name: str = "map", monitor: str | None = "auto", form: str = "horner") -> CompiledMap:
+    """Compile the map x ↦ F(x; p) given as ``step = {state symbol: next-value expression}``.
+
+    ``state`` fixes the order of the state variables (default: the order of ``step``);
+    ``params`` the order of the parameters (default: the remaining free symbols sorted by name).
+    ``observables`` are named expressions of state and parameters; ``monitor`` names the one
+    whose peak :meth:`CompiledMap.iterate` can track (``"auto"``: ``"loss"`` if present).
+    ``form`` is how polynomial expressions are arranged before CSE: ``"collected"`` (sum of
+    parameter coefficient × state monomial), ``"horner"`` or ``"expanded"``.
+
+    The kernel module is generated once per content hash and reused from the cache folder by
+    every later call and process (Numba's own cache holds the machine code)."""
+    if dtype not in DTYPES:
+        raise CodegenError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if not isinstance(step, Mapping) or not step:
+        raise CodegenError("step must be a non-empty mapping {state symbol: next-value expression}")
+    keys = list(step)
+    state = _as_symbol_list(keys if state is None else state, "state variables")
+    by_name = {s.name: s for s in keys if isinstance(s, sp.Symbol)}
+    exprs = []
+    for s in state:
+        key = s if s in step else by_name.get(s.name)
+        if key is None:
+            raise CodegenError(f"state variable {s.name!r} has no next-value expression in step")
+        exprs.append(sp.sympify(step[key]))
+    extra = [k for k in keys if (k.name if isinstance(k, sp.Symbol) else k) not in {s.name for s in state}]
+    if extra:
+        raise CodegenError(f"step has an expression for {extra[0]!s}, which is not a state variable")
+    observables = {str(n): sp.sympify(e) for n, e in (observables or {}).items()}
+    for n in observables:
+        if not n.isidentifier():
+            raise CodegenError(f"observable name {n!r} is not a valid identifier")
+    free = set().union(*[e.free_symbols for e in exprs + list(observables.values())]) - set(state)
+    if params is None:
+        params = sorted(free, key=lambda s: s.name)
+    params = _as_symbol_list(params, "parameters")
+    # symbols are matched by name (assumptions may differ between model and caller)
+    ren = {}
+    known = {s.name: s for s in state + params}
+    for s in set().union(*[e.free_symbols for e in exprs + list(observables.values())]):
+        if s.name not in known:
+            raise CodegenError(f"symbol {s.name!r} is neither a state variable nor a parameter")
+        if known[s.name] != s:
+            ren[s] = known[s.name]
+    if ren:
+        exprs = [e.xreplace(ren) for e in exprs]
+        observables = {n: e.xreplace(ren) for n, e in observables.items()}
+    if monitor == "auto":
+        monitor = "loss" if "loss" in observables else None
+    if monitor is not None and monitor not in observables:
+        raise CodegenError(f"monitor {monitor!r} is not one of the observables {list(observables)}")
+    key = content_hash("symsharp-kernel", GENERATOR_VERSION, numba.__version__, dtype, form, name,
+                       sp.srepr(tuple(state)), sp.srepr(tuple(params)), sp.srepr(tuple(exprs)),
+                       sp.srepr(tuple(observables.items())), monitor)
+    path = cache_dir() / f"{_safe_name(name)}_{dtype}_{key[:24]}.py"
+    if not path.exists():
+        src = build_source(name, exprs, state, params, observables, monitor, dtype, form, key)
+        atomic_write(path, src)
+    return load_kernel(path, expected_key=key)
+
+
+def load_kernel(path, expected_key: str | None = None) -> CompiledMap:
+    """Load a generated kernel module from the cache (no SymPy involved)."""
+    path = Path(path)
+    if not path.exists():
+        raise CodegenError(f"kernel file {str(path)!r} does not exist")
+    mod = import_file(path)
+    if expected_key is not None and getattr(mod, "KEY", None) != expected_key:
+        raise CodegenError(f"kernel file {str(path)!r} does not hold the expected map; delete it to regenerate")
+    return CompiledMap(mod, path)
+
+
+# --------------------------------------------------------------------------------- recipes
+
+def _symbolic_sources_hash() -> str:
+    """Hash of the source files the derivations depend on (models, symbolic layer, recipes)."""
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(list((root / "models").glob("*.py")) + list((root / "symbolic").glob("*.py"))
+                   + [Path(__file__).with_name("maps.py")])
+    return content_hash(*[f.name + ":" + content_hash(f.read_bytes()) for f in files if f.exists()])
+
+
+def cached_map(recipe: str, build: Callable[[], dict], dtype: str = "float64") -> CompiledMap:
+    """A compiled map identified by a recipe string, derived by ``build()`` only once.
+
+    ``build`` returns the keyword arguments of :func:`compile_map` (without ``dtype``).  The
+    recipe's kernel file is remembered in the cache folder, keyed by the recipe, the dtype, the
+    generator and Numba versions and a hash of the symbolic layer's source files, so a later
+    process loads the kernel without repeating the derivation."""
+    if dtype not in DTYPES:
+        raise CodegenError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    rkey = content_hash("recipe", recipe, dtype, GENERATOR_VERSION, numba.__version__, _symbolic_sources_hash())
+    ref = cache_dir() / "recipes" / f"{rkey[:32]}.txt"
+    if ref.exists():
+        target = cache_dir() / ref.read_text(encoding="utf-8").strip()
+        if target.exists():
+            return load_kernel(target)
+    cm = compile_map(dtype=dtype, **build())
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    tmp = ref.with_name(ref.name + f".{os.getpid()}.tmp")
+    tmp.write_text(cm.path.name, encoding="utf-8")
+    os.replace(tmp, ref)
+    return cm

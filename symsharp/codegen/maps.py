@@ -1,0 +1,61 @@
+"""Recipes: compiled kernels of the maps the toolkit derives (derived once, then cached)."""
+from __future__ import annotations
+
+import sympy as sp
+
+from .kernel import CompiledMap, cached_map, compile_map
+
+
+def gd_kernel(model, dtype: str = "float64", observables: dict | None = None, name: str | None = None,
+              form: str = "horner") -> CompiledMap:
+    """Kernel of the parameter-space GD map of ``model``.
+
+    State: the model parameters in order; parameters: the learning rates, then the remaining
+    constants sorted by name.  Observables: ``loss`` plus the model's own observables and
+    ``observables``."""
+    from ..symbolic.calculus import gd_map
+
+    step = gd_map(model)
+    state = list(model.params)
+    obs = {"loss": model.loss}
+    obs.update(model.observables)
+    obs.update(observables or {})
+    free = set().union(*[sp.sympify(e).free_symbols for e in list(step.values()) + list(obs.values())])
+    rates = [r for r in model.rates() if r in free]
+    rest = sorted(free - set(state) - set(rates), key=lambda s: s.name)
+    return compile_map(step, state, rates + rest, dtype=dtype, observables=obs,
+                       name=name or f"gd_{model.name}", form=form)
+
+
+def _uv_function_space_kwargs(width, input_dim, alpha):
+    from ..models import uv_model
+    from ..symbolic.reduction import reduce_map
+    from ..symbolic.sharpness import function_space_sharpness
+
+    model = uv_model(width, input_dim, alpha=alpha)
+    red = reduce_map(model)
+    if not red.closes:
+        raise ValueError(f"the UV function-space map does not close: {red.reason}")
+    f, lam = red.variables
+    names = {s.name: s for e in red.step.values() for s in e.free_symbols}
+    y = names.get("y", sp.Symbol("y", real=True))
+    obs = {"loss": (f - y) ** 2 / 2, "residual": f - y}
+    try:
+        obs["sharpness"] = function_space_sharpness(model).expr
+    except ValueError:
+        pass
+    params = [names[n] for n in ("eta", "a", "y") if n in names]
+    params += sorted((set(names.values()) - set(params) - {f, lam}), key=lambda s: s.name)
+    return dict(step=red.step, state=[f, lam], params=params, observables=obs,
+                name="uv_function_space")
+
+
+def uv_function_space_kernel(width: int = 3, input_dim: int = 2, alpha=None,
+                             dtype: str = "float64") -> CompiledMap:
+    """Kernel of the closed GD map of (f, λ) of the UV model, derived by
+    :func:`symsharp.symbolic.reduction.reduce_map` (state (f, lam); parameters (eta, a, y) with
+    a = α²‖x‖²/n; observables loss, residual f − y and the loss-Hessian sharpness).
+
+    The derivation runs once; later calls and processes load the cached kernel directly."""
+    recipe = f"uv_function_space(width={width!r}, input_dim={input_dim!r}, alpha={alpha!r})"
+    return cached_map(recipe, lambda: _uv_function_space_kwargs(width, input_dim, alpha), dtype)
