@@ -16,7 +16,7 @@ import sympy as sp
 from .printer import CodegenError, KernelPrinter
 
 # Bump whenever the generated source changes; it is part of the cache key.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 # Tangent-vector norms are clamped below by this value (a Jacobian that annihilates the tangent
 # vector, as on a superstable orbit, contributes log(1e-30) ≈ −69 per step).
@@ -41,15 +41,21 @@ class _Emitter:
         return "\n".join(self.lines) + "\n"
 
 
+def is_expanded_polynomial(expr, state) -> bool:
+    """True when ``expr`` involves the state, is a polynomial in it and is already expanded.
+
+    Only such expressions are rearranged: a factored form such as (f - y)**2/2 is kept, since
+    expanding it would trade an accurate arrangement for one with cancellation."""
+    expr = sp.sympify(expr)
+    return (bool(state) and bool(expr.free_symbols & set(state)) and expr.is_polynomial(*state)
+            and sp.expand(expr) == expr)
+
+
 def collect_polynomial(expr, state):
     """Write an expanded polynomial in the state as Σ coefficient(p)·monomial(x), like terms
     merged.  Expressions that are not already expanded polynomials are returned unchanged."""
     expr = sp.sympify(expr)
-    if not state or not (expr.free_symbols & set(state)) or not expr.is_polynomial(*state):
-        return expr
-    if sp.expand(expr) != expr:
-        # keep a factored arrangement such as (f - y)**2/2: expanding it would trade an
-        # accurate form for one with cancellation
+    if not is_expanded_polynomial(expr, state):
         return expr
     poly = sp.Poly(expr, *state)
     terms = []
@@ -129,12 +135,18 @@ class SourceBuilder:
         return names
 
     def _prepare(self, exprs):
+        """Arrange expressions before CSE.  Only expressions that are already expanded
+        polynomials in the state are rearranged (collected, or in Horner form); any other
+        arrangement, e.g. a factored loss (f - y)**2/2, is kept as given."""
         if self.form == "expanded":
-            return [sp.expand(e) for e in exprs]
-        out = [collect_polynomial(e, self.state) for e in exprs]
-        if self.form == "horner":
-            out = [sp.horner(e, *self.state) if e.is_polynomial(*self.state) and e.free_symbols & set(self.state)
-                   else e for e in out]
+            return [sp.sympify(e) for e in exprs]
+        out = []
+        for e in exprs:
+            if is_expanded_polynomial(e, self.state):
+                e = collect_polynomial(e, self.state)
+                if self.form == "horner":
+                    e = sp.horner(e, *self.state)
+            out.append(sp.sympify(e))
         return out
 
     def _hoist(self, exprs, fn):
