@@ -5,6 +5,7 @@ is read from the generated module.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -272,6 +273,8 @@ def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence |
     every later call and process (Numba's own cache holds the machine code)."""
     if dtype not in DTYPES:
         raise CodegenError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", name):
+        raise CodegenError(f"name must be 1-64 letters, digits, '_', '-' or '.', got {name!r}")
     if not isinstance(step, Mapping) or not step:
         raise CodegenError("step must be a non-empty mapping {state symbol: next-value expression}")
     keys = list(step)
@@ -309,7 +312,8 @@ def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence |
         monitor = "loss" if "loss" in observables else None
     if monitor is not None and monitor not in observables:
         raise CodegenError(f"monitor {monitor!r} is not one of the observables {list(observables)}")
-    key = content_hash("symsharp-kernel", GENERATOR_VERSION, numba.__version__, dtype, form, name,
+    key = content_hash("symsharp-kernel", GENERATOR_VERSION, _generator_sources_hash(), numba.__version__,
+                       dtype, form, name,
                        sp.srepr(tuple(state)), sp.srepr(tuple(params)), sp.srepr(tuple(exprs)),
                        sp.srepr(tuple(observables.items())), monitor)
     path = cache_dir() / f"{_safe_name(name)}_{dtype}_{key[:24]}.py"
@@ -332,6 +336,14 @@ def load_kernel(path, expected_key: str | None = None) -> CompiledMap:
 
 # --------------------------------------------------------------------------------- recipes
 
+@functools.lru_cache(maxsize=None)
+def _generator_sources_hash() -> str:
+    """Hash of the code generator's own source, so that a changed generator never reuses a
+    kernel file written by an older one (in addition to ``GENERATOR_VERSION``)."""
+    here = Path(__file__).resolve().parent
+    return content_hash(*[content_hash((here / f).read_bytes()) for f in ("generate.py", "printer.py")])
+
+
 def _symbolic_sources_hash() -> str:
     """Hash of the source files the derivations depend on (models, symbolic layer, recipes)."""
     root = Path(__file__).resolve().parent.parent
@@ -349,7 +361,8 @@ def cached_map(recipe: str, build: Callable[[], dict], dtype: str = "float64") -
     process loads the kernel without repeating the derivation."""
     if dtype not in DTYPES:
         raise CodegenError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    rkey = content_hash("recipe", recipe, dtype, GENERATOR_VERSION, numba.__version__, _symbolic_sources_hash())
+    rkey = content_hash("recipe", recipe, dtype, GENERATOR_VERSION, _generator_sources_hash(), numba.__version__,
+                        _symbolic_sources_hash())
     ref = cache_dir() / "recipes" / f"{rkey[:32]}.txt"
     if ref.exists():
         target = cache_dir() / ref.read_text(encoding="utf-8").strip()
