@@ -20,11 +20,8 @@ no method gains from skipping diverged work.
 
     python benchmarks/bench_uv_orbit.py            # 20 000 η × 20 000 steps, float64
     python benchmarks/bench_uv_orbit.py --quick    # 2 000 η × 2 000 steps
-    python benchmarks/bench_uv_orbit.py --prefer-512   # AVX-512 machines: 512-bit vectors
 
-Numba follows LLVM's tuning for the host CPU, which on recent Intel server CPUs prefers 256-bit
-vectors even where AVX-512 exists; ``--prefer-512`` lifts that for this process only (the library
-never changes Numba's global settings).
+The machine is shared: other processes on it change the numbers (run twice; compare ratios).
 """
 from __future__ import annotations
 
@@ -33,15 +30,6 @@ import os
 import platform
 import sys
 import time
-
-if "--prefer-512" in sys.argv:
-    # Must happen before Numba is imported: compile for the host CPU without LLVM's
-    # "prefer 256-bit vectors" tuning, so loops use 512-bit registers on AVX-512 machines.
-    # Same IEEE operations per element (no fastmath), so results are bit-identical.
-    import llvmlite.binding as _ll
-
-    os.environ["NUMBA_CPU_NAME"] = _ll.get_host_cpu_name()
-    os.environ["NUMBA_CPU_FEATURES"] = _ll.get_host_cpu_features().flatten() + ",-prefer-256-bit"
 
 import numba
 import numpy as np
@@ -179,8 +167,6 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="2 000 η × 2 000 steps")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats of the kernel (best is reported)")
-    ap.add_argument("--prefer-512", action="store_true",
-                    help="let LLVM use 512-bit vectors (AVX-512 CPUs; sets NUMBA_CPU_FEATURES for this run only)")
     ap.add_argument("--jax-unroll", type=int, default=16, help="unroll factor of JAX's time loop (16 was fastest)")
     ap.add_argument("--skip", default="", help="comma-separated methods to skip: numpy,scalar,jax")
     ns = ap.parse_args(argv)
@@ -193,9 +179,8 @@ def main(argv=None):
     print(f"UV function-space orbit scan: {ns.n_eta} η in [{ETA_MIN}, {ETA_MAX}] × {ns.steps} steps, "
           f"keep {ns.keep}, {ns.dtype}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"numba {numba.__version__} ({numba.get_num_threads()} threads, cpu "
-          f"{numba.config.CPU_NAME or 'host'}{', 512-bit vectors preferred' if ns.prefer_512 else ''}), "
-          f"numpy {np.__version__}, python {sys.version.split()[0]}")
+          f"numba {numba.__version__} ({numba.get_num_threads()} threads), numpy {np.__version__}, "
+          f"python {sys.version.split()[0]}")
     t0 = time.perf_counter()
     kernel = uv_function_space_kernel(dtype=ns.dtype)
     kernel.iterate([F0, LAM0], [1.0, A, Y], steps=2, record_every=1)  # load/compile outside timing
