@@ -30,6 +30,7 @@ def gd_kernel(model, dtype: str = "float64", observables: dict | None = None, na
 def _uv_function_space_kwargs(width, input_dim, alpha):
     from ..models import uv_model
     from ..symbolic.reduction import reduce_map
+    from ..symbolic.invariants import conserved_quantities
     from ..symbolic.sharpness import function_space_sharpness
 
     model = uv_model(width, input_dim, alpha=alpha)
@@ -44,6 +45,9 @@ def _uv_function_space_kwargs(width, input_dim, alpha):
         obs["sharpness"] = function_space_sharpness(model).expr
     except ValueError:
         pass
+    inv = conserved_quantities(red.field, red.variables, degree=2)
+    if len(inv) == 1:  # the conserved quantity of gradient flow in function space
+        obs["invariant"] = inv[0]
     params = [names[n] for n in ("eta", "a", "y") if n in names]
     params += sorted((set(names.values()) - set(params) - {f, lam}), key=lambda s: s.name)
     return dict(step=red.step, state=[f, lam], params=params, observables=obs,
@@ -54,7 +58,8 @@ def uv_function_space_kernel(width: int = 3, input_dim: int = 2, alpha=None,
                              dtype: str = "float64") -> CompiledMap:
     """Kernel of the closed GD map of (f, λ) of the UV model, derived by
     :func:`symsharp.symbolic.reduction.reduce_map` (state (f, lam); parameters (eta, a, y) with
-    a = α²‖x‖²/n; observables loss, residual f − y and the loss-Hessian sharpness).
+    a = α²‖x‖²/n; observables loss, residual f − y, the loss-Hessian sharpness and the
+    gradient-flow invariant of the reduced map, as derived).
 
     The derivation runs once; later calls and processes load the cached kernel directly."""
     recipe = f"uv_function_space(width={width!r}, input_dim={input_dim!r}, alpha={alpha!r})"

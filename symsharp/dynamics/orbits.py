@@ -11,7 +11,7 @@ from typing import Mapping
 import numba as nb
 import numpy as np
 
-from ..codegen.kernel import DEFAULT_CHECK_EVERY, DEFAULT_THRESHOLD, CompiledMap
+from ..codegen.kernel import DEFAULT_CHECK_EVERY, DEFAULT_THRESHOLD, CompiledMap, Trajectories
 
 REGIMES = ("converged", "catapult", "periodic", "chaotic", "aperiodic", "diverged")
 """Regime labels, indexed by the codes in :attr:`OrbitDiagram.regime`:
@@ -160,6 +160,7 @@ class OrbitDiagram:
     loss_peak: np.ndarray | None
     transient: int
     keep: int
+    seed_out: np.ndarray | None = None
 
     @property
     def labels(self) -> np.ndarray:
@@ -192,7 +193,8 @@ def orbit_diagram(kernel: CompiledMap, x0, param_grid, transient: int = 1000, ke
                   observable: str | None = None, max_period: int = 64, tol: float | None = None,
                   lyapunov_steps: int | None = None, chaos_threshold: float = 1e-3,
                   rise_tol: float = 1e-6, threshold: float = DEFAULT_THRESHOLD,
-                  check_every: int = DEFAULT_CHECK_EVERY, seed: int = 0) -> OrbitDiagram:
+                  check_every: int = DEFAULT_CHECK_EVERY, seed: int = 0, continuation: bool = False,
+                  seed_state=None) -> OrbitDiagram:
     """Scan a grid of parameters: discard ``transient`` steps, keep ``keep`` steps.
 
     Per grid point: the kept values of ``observable`` (a state variable or an observable of the
@@ -201,7 +203,13 @@ def orbit_diagram(kernel: CompiledMap, x0, param_grid, transient: int = 1000, ke
     ``lyapunov_steps`` steps after the transient (default ``keep``; 0 skips it) and the regime
     (see :data:`REGIMES`).  ``catapult`` needs the map's monitored observable (the loss): it
     means the loss rose above (1 + rise_tol)·L₀ before the orbit converged.  Divergence: a
-    state variable above ``threshold`` in magnitude, checked every ``check_every`` steps."""
+    state variable above ``threshold`` in magnitude, checked every ``check_every`` steps.
+
+    ``continuation=True`` seeds every grid point with the previous point's state after its
+    transient (the first point starts from ``seed_state`` if given, else from its ``x0``; a
+    point that diverged passes on nothing, so the next one starts from its own ``x0``); the
+    transients then run one after another.  ``seed_out`` of the result is the state to pass on
+    to a following chunk of the grid."""
     transient, keep = int(transient), int(keep)
     if transient < 0:
         raise DynamicsError(f"transient must be a non-negative integer, got {transient}")
@@ -220,7 +228,11 @@ def orbit_diagram(kernel: CompiledMap, x0, param_grid, transient: int = 1000, ke
         raise DynamicsError(f"x0 must have shape ({kernel.k},) or ({G}, {kernel.k}), got {x.shape}")
     tol = float(np.sqrt(np.finfo(kernel.dtype).eps)) if tol is None else float(tol)
     mon = kernel.monitor is not None
-    tr = kernel.iterate(x, P, steps=transient, threshold=threshold, check_every=check_every, monitor=mon)
+    seed_out = None
+    if continuation:
+        tr, x, seed_out = _continued_transients(kernel, x, P, transient, threshold, check_every, mon, seed_state)
+    else:
+        tr = kernel.iterate(x, P, steps=transient, threshold=threshold, check_every=check_every, monitor=mon)
     kp = kernel.iterate(tr.x, P, steps=keep, record_every=1, threshold=threshold,
                         check_every=check_every, monitor=mon, diverged=tr.diverged)
     div = kp.diverged
@@ -258,4 +270,27 @@ def orbit_diagram(kernel: CompiledMap, x0, param_grid, transient: int = 1000, ke
     return OrbitDiagram(param_names=kernel.params, params=P.astype(np.float64), observable=obs,
                         values=values, period=period, regime=regime, lyapunov=lam, diverged_at=div_at,
                         final_state=kp.x, loss_start=loss_start, loss_peak=loss_peak,
-                        transient=transient, keep=keep)
+                        transient=transient, keep=keep, seed_out=seed_out)
+
+
+def _continued_transients(kernel, x, P, transient, threshold, check_every, mon, seed_state):
+    """Transients one grid point after another, each started from the previous final state."""
+    G = P.shape[0]
+    xs = np.empty((G, kernel.k), kernel.dtype)
+    starts = np.array(x, dtype=kernel.dtype)
+    div = np.zeros(G, np.bool_)
+    at = np.full(G, -1, np.int64)
+    peak = np.empty(G, kernel.dtype) if mon else None
+    prev = None if seed_state is None else np.asarray(seed_state, dtype=kernel.dtype).reshape(kernel.k)
+    for g in range(G):
+        if prev is not None:
+            starts[g] = prev
+        t = kernel.iterate(starts[g:g + 1], P[g:g + 1], steps=transient, threshold=threshold,
+                           check_every=check_every, monitor=mon)
+        xs[g], div[g], at[g] = t.x[0], t.diverged[0], t.diverged_at[0]
+        if mon:
+            peak[g] = t.peak[0]
+        prev = None if div[g] else xs[g].copy()
+    tr = Trajectories(x=xs, records=None, record_steps=np.zeros(0, np.int64), diverged=div,
+                      diverged_at=at, peak=peak)
+    return tr, starts, prev

@@ -1,0 +1,215 @@
+"""Models made ready for compiled dynamics: a kernel plus the meaning of every model option.
+
+A :class:`System` knows which command-line/API options it takes (``eta``, ``width``, ``f0``, ...),
+their defaults and allowed values, and how a set of option values (scalars or 1-D grids, which
+broadcast) becomes initial states and kernel parameters.  ``orbit``, ``phase``, ``lyapunov`` and
+``run`` all go through it, so they take the same model options.
+
+The symbolic work (derivation, code generation) happens once when the system is built and is
+cached on disk by :mod:`symsharp.codegen`; iterating never calls SymPy.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from ..codegen.kernel import CompiledMap
+from .orbits import DynamicsError
+
+
+@dataclass(frozen=True)
+class Option:
+    """One model option: default, help text, and the allowed range."""
+
+    name: str
+    default: object
+    help: str
+    minimum: float | None = None      # inclusive unless ``strict``
+    strict: bool = False
+    integer: bool = False
+    nonzero: bool = False
+
+    def check(self, values: np.ndarray) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        if not np.all(np.isfinite(v)):
+            bad = v[~np.isfinite(v)][0]
+            raise DynamicsError(f"{self.name} must be finite, got {bad}")
+        if self.integer and np.any(v != np.round(v)):
+            bad = v[v != np.round(v)][0]
+            raise DynamicsError(f"{self.name} must be a whole number, got {bad:g}")
+        if self.minimum is not None:
+            low = v <= self.minimum if self.strict else v < self.minimum
+            if np.any(low):
+                rel = ">" if self.strict else ">="
+                raise DynamicsError(f"{self.name} must be {rel} {self.minimum:g}, got {v[low][0]:g}")
+        if self.nonzero and np.any(v == 0):
+            raise DynamicsError(f"{self.name} must be nonzero, got 0")
+        return v
+
+
+@dataclass
+class System:
+    """A compiled map with named model options.
+
+    ``prepare(values)`` turns {option: scalar or array} (arrays broadcast against each other)
+    into (x0 (G, k), params (G, m)) for the kernel, plus the broadcast option values."""
+
+    name: str
+    kernel: CompiledMap
+    options: dict
+    _prepare: Callable = field(repr=False)
+    description: str = ""
+    observables: tuple = ()
+    default_observable: str = "sharpness"
+    extra: dict = field(default_factory=dict)
+
+    def defaults(self) -> dict:
+        return {k: o.default for k, o in self.options.items()}
+
+    def resolve(self, values: Mapping | None = None) -> dict:
+        """Option values with defaults filled in, checked, as float arrays (unbroadcast)."""
+        values = dict(values or {})
+        unknown = [k for k in values if k not in self.options]
+        if unknown:
+            raise DynamicsError(f"model {self.name!r} has no option {unknown[0]!r}; "
+                                f"its options are {', '.join(self.options)}")
+        out = {}
+        for k, opt in self.options.items():
+            v = values.get(k, opt.default)
+            out[k] = None if v is None else opt.check(np.atleast_1d(np.asarray(v, dtype=np.float64)))
+        return out
+
+    def prepare(self, values: Mapping | None = None):
+        """(x0 (G, k), params (G, m), broadcast option values {name: (G,)})."""
+        vals = self.resolve(values)
+        arrays = {k: v for k, v in vals.items() if v is not None}
+        try:
+            shape = np.broadcast_shapes(*[v.shape for v in arrays.values()])
+        except ValueError:
+            sizes = {k: v.size for k, v in arrays.items() if v.size > 1}
+            raise DynamicsError(f"option grids of different lengths cannot be combined: {sizes}") from None
+        G = int(np.prod(shape))
+        flat = {k: (np.broadcast_to(v, shape).reshape(G) if v is not None else None) for k, v in vals.items()}
+        x0, P = self._prepare(flat, G)
+        x0 = np.asarray(x0, dtype=np.float64).reshape(G, self.kernel.k)
+        P = np.asarray(P, dtype=np.float64).reshape(G, self.kernel.m)
+        if not np.all(np.isfinite(x0)):
+            raise DynamicsError("the initial state is not finite; check the initialisation options")
+        return x0, P, {k: v for k, v in flat.items() if v is not None}
+
+
+# ------------------------------------------------------------------------------------- UV
+UV_OPTIONS = {
+    "eta": Option("eta", 1.0, "learning rate η (> 0)", 0.0, strict=True),
+    "width": Option("width", 100, "width n; enters through a = α²‖x‖²/n and the initialisation", 1, integer=True),
+    "x_norm": Option("x_norm", 1.0, "input norm ‖x‖ (> 0)", 0.0, strict=True),
+    "y": Option("y", 1.0, "target y"),
+    "alpha": Option("alpha", 1.0, "output multiplier α (> 0)", 0.0, strict=True),
+    "f0": Option("f0", None, "initial output f₀ (default: from the random initialisation)"),
+    "lam0": Option("lam0", None, "initial NTK λ₀ >= 0 (default: from the random initialisation)", 0.0),
+    "init_scale": Option("init_scale", 1.0, "init scale σ: U_ij, v_i ~ N(0, σ²)", 0.0, strict=True),
+    "seed": Option("seed", 0, "seed of the random initialisation", 0, integer=True),
+}
+
+
+def uv_initial_function_state(width, x_norm, alpha, init_scale, seed):
+    """(f₀, λ₀) of the UV model at U_ij, v_i ~ N(0, σ²) drawn with ``seed`` (arrays broadcast).
+
+    Only the column U x/‖x‖ and v matter: f = (α/√n) vᵀ U x, λ = (α²/n)(‖U x‖² + ‖v‖²‖x‖²).
+    For one (n, seed) the draw is at σ = 1 and then scaled (f₀, λ₀ ∝ σ²)."""
+    n, xn, al, s, sd = np.broadcast_arrays(*[np.asarray(t, dtype=np.float64) for t in
+                                             (width, x_norm, alpha, init_scale, seed)])
+    f0 = np.empty(n.shape)
+    lam0 = np.empty(n.shape)
+    cache = {}
+    for i in np.ndindex(n.shape):
+        key = (int(n[i]), int(sd[i]))
+        if key not in cache:
+            rng = np.random.default_rng(key[1])
+            p = rng.standard_normal(key[0])   # U x̂ (x̂ = x/‖x‖): i.i.d. N(0, 1) at σ = 1
+            v = rng.standard_normal(key[0])
+            cache[key] = (float(v @ p), float(p @ p + v @ v))
+        vp, sq = cache[key]
+        f0[i] = al[i] / math.sqrt(n[i]) * s[i] ** 2 * xn[i] * vp
+        lam0[i] = al[i] ** 2 / n[i] * s[i] ** 2 * xn[i] ** 2 * sq
+    return f0, lam0
+
+
+def uv_system(dtype: str = "float64") -> System:
+    """The UV model in function space: state (f, λ), parameters (η, a, y) with a = α²‖x‖²/n.
+
+    The closed map, the sharpness formula and the invariant are those derived by the symbolic
+    engine (:func:`symsharp.codegen.maps.uv_function_space_kernel`)."""
+    from ..codegen.maps import uv_function_space_kernel
+
+    kern = uv_function_space_kernel(dtype=dtype)
+
+    def prepare(o, G):
+        f0, lam0 = o["f0"], o["lam0"]
+        if f0 is None or lam0 is None:
+            fi, li = uv_initial_function_state(o["width"], o["x_norm"], o["alpha"], o["init_scale"], o["seed"])
+            f0 = fi if f0 is None else f0
+            lam0 = li if lam0 is None else lam0
+        a = o["alpha"] ** 2 * o["x_norm"] ** 2 / o["width"]
+        pv = {"eta": o["eta"], "a": a, "y": o["y"]}
+        P = np.stack([pv[n] for n in kern.params], axis=1)
+        return np.stack([f0, lam0], axis=1), P
+
+    return System(name="uv", kernel=kern, options=dict(UV_OPTIONS), _prepare=prepare,
+                  description="UV model, function-space GD map of (f, λ)",
+                  observables=tuple(kern.state) + tuple(kern.observables))
+
+
+# ------------------------------------------------------------------------------------- custom
+def custom_system(f: str | None = None, loss: str | None = None, params=None, inputs=None, data=None,
+                  init: Mapping | None = None, dtype: str = "float64") -> System:
+    """GD on a model the user writes down (see :func:`symsharp.models.custom_model`).
+
+    Options: ``eta`` and one initial value per parameter, named after it (``w`` → option ``w``;
+    default from ``init`` or 0.5).  Remaining free constants of the loss must be given in
+    ``data``."""
+    from ..codegen.maps import gd_kernel
+    from ..models import custom_model
+
+    model = custom_model(f=f, loss=loss, params=params, inputs=inputs, data=data)
+    kern = gd_kernel(model, dtype=dtype, observables=_hessian_observables(model))
+    extra = [p for p in kern.params if p != "eta"]
+    if extra:
+        raise DynamicsError(f"the custom loss has free constants {extra}; give them numbers with the data "
+                            f"or make them parameters")
+    init = dict(init or {})
+    bad = [k for k in init if k not in kern.state]
+    if bad:
+        raise DynamicsError(f"{bad[0]!r} is not a parameter of the custom model; its parameters are {list(kern.state)}")
+    opts = {"eta": Option("eta", 1.0, "learning rate η (> 0)", 0.0, strict=True)}
+    for s in kern.state:
+        opts[s] = Option(s, float(init.get(s, 0.5)), f"initial value of parameter {s}")
+
+    def prepare(o, G):
+        x0 = np.stack([o[s] for s in kern.state], axis=1)
+        return x0, o["eta"][:, None]
+
+    default_obs = "sharpness" if "sharpness" in kern.observables else "loss"
+    return System(name="custom", kernel=kern, options=opts, _prepare=prepare,
+                  description=f"custom model, parameter-space GD of {list(kern.state)}",
+                  observables=tuple(kern.state) + tuple(kern.observables), default_observable=default_obs)
+
+
+def _hessian_observables(model) -> dict:
+    """Exact sharpness as an observable when the Hessian is 1×1 or 2×2 (closed-form top eigenvalue)."""
+    import sympy as sp
+
+    from ..symbolic.calculus import hessian
+
+    H = hessian(model)
+    if H.shape == (1, 1):
+        return {"sharpness": H[0, 0]}
+    if H.shape == (2, 2):
+        return {"sharpness": (H[0, 0] + H[1, 1]) / 2 + sp.sqrt((H[0, 0] - H[1, 1]) ** 2 / 4 + H[0, 1] ** 2)}
+    return {}
+
+
+SYSTEMS = ("uv", "chain", "custom")

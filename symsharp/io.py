@@ -1,0 +1,94 @@
+"""Results as labelled arrays on disk.
+
+A result is an :class:`xarray.Dataset` whose ``attrs["symsharp"]`` is a JSON string with the
+whole configuration (model, options, scan settings, dtype, seed, library versions).  It is saved
+as netCDF (``.nc``, via SciPy's netCDF-3 writer, so no extra library is needed) and reloaded with
+:func:`load_result`; :func:`symsharp.plots.plot_result` redraws the figure from it.
+
+Writes are atomic: the file appears complete or not at all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+SUFFIXES = (".nc",)
+
+
+class ResultError(ValueError):
+    """A result file that cannot be written or read (one clear sentence)."""
+
+
+def check_output_path(path, suffixes=SUFFIXES) -> Path:
+    """Validate an output path before any work is done: a known suffix and an existing folder."""
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise ResultError(f"output file {str(p)!r} must end in {' or '.join(suffixes)}")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise ResultError(f"folder {str(folder)!r} of output file {str(p)!r} does not exist")
+    return p
+
+
+def _encodable(ds: xr.Dataset) -> xr.Dataset:
+    """netCDF-3 has no 64-bit integers and no booleans: store them as int32 / int8."""
+    out = ds.copy()
+    for name, var in list(out.variables.items()):
+        if var.dtype == np.bool_:
+            out[name] = var.astype(np.int8)
+        elif var.dtype.kind in "iu" and var.dtype.itemsize > 4:
+            vals = var.values
+            if vals.size and (vals.max() > np.iinfo(np.int32).max or vals.min() < np.iinfo(np.int32).min):
+                raise ResultError(f"variable {name!r} does not fit in 32-bit integers")
+            out[name] = var.astype(np.int32)
+        elif var.dtype.kind in "US" or var.dtype == object:
+            out[name] = var.astype(str)
+    for k, v in list(out.attrs.items()):
+        if isinstance(v, (bool, np.bool_)):
+            out.attrs[k] = int(v)
+        elif isinstance(v, (dict, list, tuple)):
+            out.attrs[k] = json.dumps(v, default=str)
+    return out
+
+
+def save_result(ds: xr.Dataset, path) -> Path:
+    """Save a result atomically as netCDF; returns the path."""
+    p = check_output_path(path)
+    if "symsharp" not in ds.attrs:
+        raise ResultError("this dataset has no symsharp metadata (attrs['symsharp']); it was not made by symsharp")
+    enc = _encodable(ds)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else ".")
+    os.close(fd)
+    try:
+        enc.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return p
+
+
+def load_result(path) -> xr.Dataset:
+    """Reload a result saved by :func:`save_result` (fully read into memory)."""
+    p = Path(path)
+    if not p.exists():
+        raise ResultError(f"result file {str(p)!r} does not exist")
+    try:
+        with xr.open_dataset(p, engine="scipy") as ds:
+            out = ds.load()
+    except (OSError, ValueError, TypeError) as exc:
+        raise ResultError(f"cannot read {str(p)!r} as a symsharp result ({str(exc).splitlines()[0]})") from None
+    if "symsharp" not in out.attrs:
+        raise ResultError(f"{str(p)!r} is not a symsharp result (no 'symsharp' metadata)")
+    return out
+
+
+def metadata(ds: xr.Dataset) -> dict:
+    """The configuration stored with a result."""
+    return json.loads(ds.attrs["symsharp"])
