@@ -3,6 +3,8 @@
     symsharp derive uv|chain|custom [model options] [--format markdown|latex|json]
     symsharp verify [--only ID ...] [--json]
     symsharp write-derivations [--dir DIR] [--check]
+    symsharp run|orbit|phase|lyapunov uv|chain|custom [model options] [--json] [--out F.nc] [--plot F.png]
+    symsharp plot RESULT.nc --out FIGURE.png
 
 User mistakes end with one line on stderr and exit status 2.
 """
@@ -12,6 +14,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -99,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check every registered claim")
     v.add_argument("--only", nargs="+", metavar="ID", help="check only these claim ids")
     v.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+    from .cli_dynamics import add_dynamics_parsers
+
+    add_dynamics_parsers(sub)
 
     w = sub.add_parser("write-derivations", help="regenerate the Markdown files in derivations/")
     w.add_argument("--dir", default="derivations")
@@ -250,10 +257,47 @@ def _write_derivations(args) -> int:
     return 0
 
 
+def _numeric_errors() -> tuple:
+    """Exception types that mean a user mistake in the numeric layers (one line, exit 2)."""
+    from .codegen.printer import CodegenError
+    from .dynamics.orbits import DynamicsError
+    from .io import ResultError
+    from .plots.dynamics import FigureError
+
+    errs = [CodegenError, DynamicsError, ResultError, FigureError]
+    try:
+        from .data import DataError
+
+        errs.append(DataError)
+    except ImportError:
+        pass
+    return tuple(errs)
+
+
+_NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)")
+
+
+def _join_negative_values(argv: list) -> list:
+    """``--f0 -1:1:11`` → ``--f0=-1:1:11``: argparse would read a value starting with '-' that
+    is not a plain number (a grid or list) as an option."""
+    out = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if (a.startswith("--") and "=" not in a and i + 1 < len(argv) and _NEGATIVE_VALUE.match(argv[i + 1])):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
 def main(argv=None) -> int:
     from .claims.registry import ClaimError
     from .models.base import ModelError
 
+    argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     try:
         if args.command == "derive":
@@ -263,7 +307,11 @@ def main(argv=None) -> int:
             return _verify(args)
         if args.command == "write-derivations":
             return _write_derivations(args)
-    except (UsageError, ModelError, ClaimError) as exc:
+        if args.command in ("run", "orbit", "phase", "lyapunov", "plot"):
+            from .cli_dynamics import dynamics_command
+
+            return dynamics_command(args)
+    except (UsageError, ModelError, ClaimError) + _numeric_errors() as exc:
         sys.stderr.write(f"symsharp: error: {str(exc).splitlines()[0]}\n")
         return 2
     return 0

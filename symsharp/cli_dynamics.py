@@ -1,0 +1,285 @@
+"""Command-line verbs of the compiled dynamics: ``run``, ``orbit``, ``phase``, ``lyapunov``, ``plot``.
+
+    symsharp run uv --eta 12 --f0 0 --lam0 0.1 --steps 2000 --plot traj.png
+    symsharp orbit uv --eta 5:25:2001 --transient 10000 --keep 256 --json
+    symsharp phase uv --eta 5:25:201 --lam0 0.01:0.5:101 --plot phase.png
+    symsharp lyapunov custom --loss 'w**2/2 - w**3/3' --eta 1.5:3:400 --init w=0.3
+    symsharp plot result.nc --out figure.png
+
+Every model option takes one number, a list ``a,b,c`` or a grid ``start:stop:count`` (ends
+included).  ``orbit`` and ``lyapunov`` scan the one option given several values, ``phase`` the
+two.  All four verbs take the same model options.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .cli import UsageError
+
+MODEL_OPTIONS = {
+    # dest: (flag, models, help)
+    "eta": ("--eta", ("uv", "chain", "custom"), "learning rate η > 0 (number, list a,b,c or grid start:stop:count)"),
+    "width": ("--width", ("uv",), "UV: width n (default 100)"),
+    "x_norm": ("--x-norm", ("uv",), "UV: input norm ‖x‖ (default 1)"),
+    "y": ("--y", ("uv",), "UV: target y (default 1)"),
+    "alpha": ("--alpha", ("uv",), "UV: output multiplier α (default 1)"),
+    "f0": ("--f0", ("uv",), "UV: initial output f₀ (default: from the random initialisation)"),
+    "lam0": ("--lam0", ("uv",), "UV: initial NTK λ₀ (default: from the random initialisation)"),
+    "init_scale": ("--init-scale", ("uv", "chain"), "init scale σ (UV: U_ij, v_i ~ N(0, σ²); default 1)"),
+    "seed": ("--seed", ("uv", "chain"), "seed of the random initialisation (default 0)"),
+}
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", choices=["uv", "chain", "custom"])
+    g = p.add_argument_group("model options (each: a number, a list a,b,c or a grid start:stop:count)")
+    for dest, (flag, models, help_) in MODEL_OPTIONS.items():
+        g.add_argument(flag, dest=dest, default=None, metavar="SPEC", help=help_)
+    c = p.add_argument_group("chain model")
+    c.add_argument("--depth", type=int, default=None, help="depth D >= 2 (default 3)")
+    c.add_argument("--samples", type=int, default=None, help="synthetic data: number of examples N (default 100)")
+    c.add_argument("--dim", type=int, default=None, help="synthetic data: input dimension d (default 20)")
+    c.add_argument("--data-kind", choices=["gaussian", "spectrum", "image"], default=None,
+                   help="synthetic data generator (default gaussian)")
+    c.add_argument("--data-seed", type=int, default=None, help="seed of the synthetic data (default 0)")
+    c.add_argument("--data-file", default=None, help="data from .npz (X, y), .npy or .csv (last column y)")
+    c.add_argument("--batch", type=int, default=None, help="run: SGD batch size B (default: full-batch GD)")
+    c.add_argument("--replacement", action="store_true", help="run: SGD batches drawn with replacement")
+    u = p.add_argument_group("custom model")
+    u.add_argument("--f", dest="f_expr", default=None, help="output f as a SymPy expression")
+    u.add_argument("--loss", default=None, help="loss L(θ) as a SymPy expression (instead of --f)")
+    u.add_argument("--params", default=None, help="comma-separated parameter names")
+    u.add_argument("--inputs", default=None, help="comma-separated input names")
+    u.add_argument("--data", default=None, help="dataset, e.g. 'x=1,2,3;y=0.5,1,2'")
+    u.add_argument("--init", action="append", default=[], metavar="NAME=SPEC",
+                   help="initial value of a parameter (repeatable; SPEC may be a grid)")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="divergence: |state| above this (default 1e8; 1e6 for chain runs)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--out", default=None, metavar="FILE.nc", help="save the full labelled result (netCDF)")
+    p.add_argument("--plot", default=None, metavar="FILE.png", help="draw the figure (.png, .pdf or .svg)")
+    p.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")
+
+
+def add_dynamics_parsers(sub) -> None:
+    r = sub.add_parser("run", help="one GD (or, for the chain model, SGD) run with loss, sharpness, NTK, invariants")
+    add_model_arguments(r)
+    r.add_argument("--steps", type=int, default=1000)
+    r.add_argument("--record-every", type=int, default=1)
+
+    o = sub.add_parser("orbit", help="orbit (bifurcation) diagram over one option, with periods, regimes, Lyapunov")
+    add_model_arguments(o)
+    o.add_argument("--transient", type=int, default=10_000)
+    o.add_argument("--keep", type=int, default=256)
+    o.add_argument("--observable", default=None, help="sharpness (default), loss, f, lam, ... or a parameter")
+    o.add_argument("--continuation", action="store_true",
+                   help="seed each grid point with the previous point's final state")
+    o.add_argument("--max-period", type=int, default=64)
+    o.add_argument("--tol", type=float, default=None, help="period tolerance (default √eps of the dtype)")
+
+    ph = sub.add_parser("phase", help="regime labels over a 2-D grid of two options")
+    add_model_arguments(ph)
+    ph.add_argument("--x", dest="x_axis", default=None, help="option on the x axis (default eta if scanned)")
+    ph.add_argument("--y-axis", dest="y_axis", default=None, help="option on the y axis")
+    ph.add_argument("--transient", type=int, default=2000)
+    ph.add_argument("--keep", type=int, default=128)
+    ph.add_argument("--max-period", type=int, default=32)
+
+    ly = sub.add_parser("lyapunov", help="largest Lyapunov exponent along a 1-D grid")
+    add_model_arguments(ly)
+    ly.add_argument("--steps", type=int, default=10_000)
+    ly.add_argument("--transient", type=int, default=1000)
+
+    pl = sub.add_parser("plot", help="redraw the figure of a saved result")
+    pl.add_argument("result", help="a .nc file written with --out")
+    pl.add_argument("--out", required=True, metavar="FILE.png")
+
+
+# ----------------------------------------------------------------------------------------------
+def _option_specs(args) -> dict:
+    specs = {}
+    for dest, (flag, models, _) in MODEL_OPTIONS.items():
+        v = getattr(args, dest, None)
+        if v is None:
+            continue
+        if args.model not in models:
+            raise UsageError(f"{flag} is not an option of the {args.model} model")
+        specs[dest] = v
+    return specs
+
+
+def _custom_init(items) -> dict:
+    out = {}
+    for it in items:
+        if "=" not in it:
+            raise UsageError(f"--init must look like NAME=VALUE, got {it!r}")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def build_system(args):
+    """The System for the command line's model options, and the option specs."""
+    from .dynamics.grid import parse_grid
+    from .dynamics.systems import custom_system, uv_system
+
+    specs = _option_specs(args)
+    if args.model != "chain":
+        for name in ("depth", "samples", "dim", "data_kind", "data_seed", "data_file", "batch"):
+            if getattr(args, name, None) is not None:
+                raise UsageError(f"--{name.replace('_', '-')} is an option of the chain model, not of {args.model}")
+    if args.model != "custom":
+        for name, flag in (("f_expr", "--f"), ("loss", "--loss"), ("params", "--params"),
+                           ("inputs", "--inputs"), ("data", "--data")):
+            if getattr(args, name, None) is not None:
+                raise UsageError(f"{flag} is an option of the custom model, not of {args.model}")
+        if args.init:
+            raise UsageError(f"--init is an option of the custom model, not of {args.model}")
+    if args.model == "uv":
+        return uv_system(dtype=args.dtype), specs
+    if args.model == "custom":
+        from .cli import _parse_data
+
+        if (args.f_expr is None) == (args.loss is None):
+            raise UsageError("the custom model needs exactly one of --f EXPR or --loss EXPR")
+        try:
+            data = _parse_data(args.data) if args.data else None
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(str(exc)) from None
+        init = _custom_init(args.init)
+        scalar_init = {}
+        for k, v in init.items():
+            g = parse_grid(v, k)
+            if g.size == 1:
+                scalar_init[k] = float(g[0])
+        system = custom_system(f=args.f_expr, loss=args.loss, params=args.params, inputs=args.inputs,
+                               data=data, init=scalar_init, dtype=args.dtype)
+        for k, v in init.items():
+            specs[k] = v
+        return system, specs
+    from .dynamics.systems import chain_system
+
+    return chain_system(depth=args.depth, samples=args.samples, dim=args.dim, kind=args.data_kind,
+                        data_seed=args.data_seed, data_file=args.data_file, dtype=args.dtype), specs
+
+
+def _emit(args, ds, payload_fn) -> None:
+    from .io import save_result
+    from .plots import plot_result
+
+    if args.out:
+        save_result(ds, args.out)
+    if args.plot:
+        plot_result(ds, args.plot)
+    if args.json:
+        print(json.dumps(payload_fn(ds)))
+    else:
+        _describe(ds)
+    if args.out:
+        print(f"saved {args.out}", file=sys.stderr)
+    if args.plot:
+        print(f"figure {args.plot}", file=sys.stderr)
+
+
+def _describe(ds) -> None:
+    """A short human-readable summary on stdout."""
+    from .dynamics.orbits import REGIMES
+    from .io import metadata
+
+    meta = metadata(ds)
+    kind = meta["kind"]
+    if kind == "run":
+        from .dynamics.scan import run_summary
+
+        s = run_summary(ds)
+        div = s["diverged_at"]
+        print(f"{meta['model']} run: {s['steps']} steps" + (f", diverged at step {div}" if div >= 0 else ""))
+        for k, v in s["final"].items():
+            print(f"  final {k:<12} {v:.10g}" if v is not None else f"  final {k:<12} n/a")
+        if "two_over_eta" in s:
+            print(f"  2/eta        {s['two_over_eta']:.10g}")
+        return
+    if kind == "lyapunov":
+        ax = meta["settings"]["axis"]
+        vals = ds["lyapunov"].values
+        step = max(1, vals.size // 40)
+        for p, l in list(zip(ds[ax].values, vals))[::step]:
+            print(f"{ax}={p:<12.8g} lyapunov={l:.6g}")
+        if step > 1:
+            print(f"(every {step}th of {vals.size} points; --json or --out for all)")
+        return
+    codes = ds["regime"].values.ravel()
+    counts = {r: int((codes == i).sum()) for i, r in enumerate(REGIMES) if (codes == i).any()}
+    print(f"{kind} of {meta['model']}: {codes.size} grid points: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+def dynamics_command(args) -> int:
+    import numpy as np
+
+    from .dynamics import scan
+
+    if args.command == "plot":
+        from .io import load_result
+        from .plots import check_figure_path, plot_result
+
+        check_figure_path(args.out)
+        plot_result(load_result(args.result), args.out)
+        print(f"figure {args.out}", file=sys.stderr)
+        return 0
+    # validate output paths before any work
+    if args.out:
+        from .io import check_output_path
+
+        check_output_path(args.out)
+    if args.plot:
+        from .plots import check_figure_path
+
+        check_figure_path(args.plot)
+    thr = {} if args.threshold is None else {"threshold": args.threshold}
+    if args.threshold is not None and not (args.threshold > 0 and np.isfinite(args.threshold)):
+        raise UsageError(f"--threshold must be a positive finite number, got {args.threshold}")
+    t0 = time.perf_counter()
+    with np.errstate(all="ignore"):
+        if args.command == "run" and args.model == "chain":
+            from .dynamics.systems import chain_run_dataset
+
+            ds = chain_run_dataset(args, _option_specs(args), thr)
+            _emit(args, ds, scan.run_summary)
+            return 0
+        system, specs = build_system(args)
+        if args.command == "run":
+            if args.batch is not None:
+                raise UsageError("--batch (SGD) is available for the chain model only")
+            ds = scan.run(system, specs, steps=args.steps, record_every=args.record_every, progress=args.progress, **thr)
+            _emit(args, ds, scan.run_summary)
+        elif args.command == "orbit":
+            ds = scan.orbit(system, specs, transient=args.transient, keep=args.keep, observable=args.observable,
+                            continuation=args.continuation, max_period=args.max_period, tol=args.tol,
+                            progress=args.progress, **thr)
+            _emit(args, ds, scan.orbit_json)
+        elif args.command == "phase":
+            x, y = args.x_axis, args.y_axis
+            if x is None and y is None:
+                from .dynamics.grid import parse_grid
+
+                multi = [k for k in specs if parse_grid(specs[k], k).size > 1]
+                if len(multi) == 2 and multi[1] == "eta":
+                    multi = multi[::-1]
+                if len(multi) == 2:
+                    x, y = multi
+            elif x is None or y is None:
+                raise UsageError("phase: give both --x and --y-axis, or neither")
+            ds = scan.phase(system, specs, x=x, y=y, transient=args.transient, keep=args.keep,
+                            max_period=args.max_period, progress=args.progress, **thr)
+            _emit(args, ds, scan.phase_json)
+        elif args.command == "lyapunov":
+            ds = scan.lyapunov_curve(system, specs, steps=args.steps, transient=args.transient,
+                                     progress=args.progress, **thr)
+            _emit(args, ds, scan.lyapunov_json)
+    if not args.json:
+        print(f"({time.perf_counter() - t0:.2f} s)", file=sys.stderr)
+    return 0
