@@ -221,6 +221,9 @@ def derivation_documents() -> dict:
     docs = {"uv.md": report.uv_markdown(derive_uv(3, 2))}
     docs["chain.md"] = chain_markdown(derive_chain(2, 2, 2))
     docs["chain_depth3.md"] = chain_markdown(derive_chain(3, 2, 2))
+    from .symbolic.chain_gf import chain_gf_markdown, derive_chain_gf
+
+    docs["chain_gf.md"] = chain_gf_markdown(derive_chain_gf((2, 3, 4), 2))
     docs["custom_example.md"] = report.custom_markdown(derive_custom(custom_model(f="w1*w2*x", data={"x": [1, 2], "y": [1, 3]})))
     return docs
 
