@@ -87,7 +87,7 @@ def _chunks(G: int, work_per_point: int, label: str, progress):
     ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=G, desc=label, unit="pt", leave=False, disable=None)
+    bar = tqdm(total=G, desc=label, unit="pt", leave=False, disable=None if progress is None else not progress)
     return ranges, bar
 
 
@@ -298,7 +298,7 @@ def run(system: System, options: Mapping, steps: int = 1000, record_every: int =
     bar = None
     if progress or (progress is None and steps > 20_000_000):
         from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc="run", unit="step", leave=False, disable=None)
+        bar = tqdm(total=steps, desc="run", unit="step", leave=False, disable=None if progress is None else not progress)
     recs[0] = x0[0]
     try:
         for start in ranges:
@@ -330,6 +330,14 @@ def run(system: System, options: Mapping, steps: int = 1000, record_every: int =
             obs[n][ok] = v
     for n, v in obs.items():
         data[n] = (("step",), v)
+    hook = system.extra.get("param_records")
+    if hook is not None:  # parameter norms from a parameter-space run of the same GD
+        raw = {k: (np.asarray(v, float) if v is not None else None) for k, v in system.resolve(grids).items()}
+        for n, v in hook(raw, steps, record_every).items():
+            v = np.array(v, dtype=float)
+            if div_at >= 0:
+                v[rec_steps > div_at] = np.nan
+            data[n] = (("step",), v)
     ds = xr.Dataset(data, coords={"step": rec_steps})
     for k, v in flat.items():
         ds.attrs[k] = float(v[0])

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+import numba as nb
 import numpy as np
 
 from ..codegen.kernel import CompiledMap
@@ -138,6 +139,53 @@ def uv_initial_function_state(width, x_norm, alpha, init_scale, seed):
     return f0, lam0
 
 
+@nb.njit(cache=True)
+def _uv_param_gd(p, v, c, y, eta, steps, record_every, out):
+    """GD in parameter space on the moving part of the UV model: p = U x̂ and v, with
+    f = c vᵀp and c = α‖x‖/√n (the part of U orthogonal to x never moves).  Records ‖p‖, ‖v‖, f
+    every ``record_every`` steps into out[r, 0:3]; stops at a non-finite or huge state."""
+    n = p.size
+    r = 0
+    for t in range(steps + 1):
+        f = 0.0
+        sp_ = 0.0
+        sv = 0.0
+        for i in range(n):
+            f += v[i] * p[i]
+            sp_ += p[i] * p[i]
+            sv += v[i] * v[i]
+        f *= c
+        if t % record_every == 0:
+            out[r, 0] = np.sqrt(sp_)
+            out[r, 1] = np.sqrt(sv)
+            out[r, 2] = f
+            r += 1
+        if not (abs(f) < 1e150 and sp_ < 1e300 and sv < 1e300):
+            return t
+        if t == steps:
+            break
+        g = eta * (f - y) * c
+        for i in range(n):
+            pi = p[i]
+            p[i] = pi - g * v[i]
+            v[i] = v[i] - g * pi
+    return -1
+
+
+def uv_parameter_run(width, x_norm, alpha, y, init_scale, seed, eta, steps, record_every):
+    """Parameter norms along GD from the random initialisation (same draw as
+    :func:`uv_initial_function_state`): {"Ux_norm": ‖U x̂‖, "v_norm": ‖v‖, "f_param": f} per record."""
+    n = int(width)
+    rng = np.random.default_rng(int(seed))
+    p = rng.standard_normal(n) * init_scale
+    v = rng.standard_normal(n) * init_scale
+    c = alpha * x_norm / math.sqrt(n)
+    R = steps // record_every + 1
+    out = np.full((R, 3), np.nan)
+    _uv_param_gd(p, v, float(c), float(y), float(eta), int(steps), int(record_every), out)
+    return {"Ux_norm": out[:, 0], "v_norm": out[:, 1], "f_param": out[:, 2]}
+
+
 def uv_system(dtype: str = "float64") -> System:
     """The UV model in function space: state (f, λ), parameters (η, a, y) with a = α²‖x‖²/n.
 
@@ -158,9 +206,16 @@ def uv_system(dtype: str = "float64") -> System:
         P = np.stack([pv[n] for n in kern.params], axis=1)
         return np.stack([f0, lam0], axis=1), P
 
+    def param_records(o, steps, record_every):
+        if o.get("f0") is not None or o.get("lam0") is not None:
+            return {}
+        return uv_parameter_run(o["width"][0], o["x_norm"][0], o["alpha"][0], o["y"][0], o["init_scale"][0],
+                                o["seed"][0], o["eta"][0], steps, record_every)
+
     return System(name="uv", kernel=kern, options=dict(UV_OPTIONS), _prepare=prepare,
                   description="UV model, function-space GD map of (f, λ)",
-                  observables=tuple(kern.state) + tuple(kern.observables))
+                  observables=tuple(kern.state) + tuple(kern.observables),
+                  extra={"param_records": param_records})
 
 
 # ------------------------------------------------------------------------------------- custom
