@@ -46,6 +46,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="synthetic data generator (default gaussian)")
     c.add_argument("--data-seed", type=int, default=None, help="seed of the synthetic data (default 0)")
     c.add_argument("--data-file", default=None, help="data from .npz (X, y), .npy or .csv (last column y)")
+    c.add_argument("--target-q", type=float, default=None, help="synthetic data: scale y so that Q equals this")
     c.add_argument("--batch", type=int, default=None, help="run: SGD batch size B (default: full-batch GD)")
     c.add_argument("--replacement", action="store_true", help="run: SGD batches drawn with replacement")
     u = p.add_argument_group("custom model")
@@ -129,7 +130,7 @@ def build_system(args):
 
     specs = _option_specs(args)
     if args.model != "chain":
-        for name in ("depth", "samples", "dim", "data_kind", "data_seed", "data_file", "batch"):
+        for name in ("depth", "samples", "dim", "data_kind", "data_seed", "data_file", "batch", "target_q"):
             if getattr(args, name, None) is not None:
                 raise UsageError(f"--{name.replace('_', '-')} is an option of the chain model, not of {args.model}")
     if args.model != "custom":
@@ -164,7 +165,8 @@ def build_system(args):
     from .dynamics.systems import chain_system
 
     return chain_system(depth=args.depth, samples=args.samples, dim=args.dim, kind=args.data_kind,
-                        data_seed=args.data_seed, data_file=args.data_file, dtype=args.dtype), specs
+                        data_seed=args.data_seed, data_file=args.data_file, target_q=args.target_q,
+                        dtype=args.dtype), specs
 
 
 def _emit(args, ds, payload_fn) -> None:
@@ -198,6 +200,8 @@ def _describe(ds) -> None:
         s = run_summary(ds)
         div = s["diverged_at"]
         print(f"{meta['model']} run: {s['steps']} steps" + (f", diverged at step {div}" if div >= 0 else ""))
+        if "Q" in ds.attrs:
+            print("  data: " + ", ".join(f"{k}={ds.attrs[k]:.6g}" for k in ("N", "d", "rank", "sigma1", "Q", "S_hat")))
         for k, v in s["final"].items():
             print(f"  final {k:<12} {v:.10g}" if v is not None else f"  final {k:<12} n/a")
         if "two_over_eta" in s:

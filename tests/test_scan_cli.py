@@ -246,3 +246,62 @@ def test_save_is_atomic_and_validates(tmp_path, uv):
     p = save_result(ds, tmp_path / "l.nc")
     assert [f.name for f in tmp_path.iterdir()] == ["l.nc"]
     assert np.allclose(load_result(p)["lyapunov"].values, ds["lyapunov"].values)
+
+
+# ------------------------------------------------------------------------------ chain model
+def test_run_chain_reports_data_numbers_and_matches_numpy(capsys, tmp_path):
+    from symsharp.data import data_summary, make_dataset
+    from symsharp.dynamics.chain import chain_gd_numpy, init_chain
+
+    out = tmp_path / "c.nc"
+    assert main(["run", "chain", "--depth", "3", "--samples", "30", "--dim", "6", "--eta", "0.2", "--steps", "300",
+                 "--record-every", "10", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    ds = load_result(out)
+    data = make_dataset("gaussian", samples=30, dim=6, seed=0)
+    summ = data_summary(data.X, data.y, 3)
+    assert ds.attrs["Q"] == pytest.approx(summ["Q"]) and ds.attrs["S_hat"] == pytest.approx(summ["S_hat"])
+    assert "Q" in text and "S_hat" in text
+    u0, v0 = init_chain(6, 3, 0.1, 0)
+    X, y = data.X, data.y
+    u, v = chain_gd_numpy(X, y, u0, v0, 0.2, 300)[:2]
+    loss = np.mean((X @ u * np.prod(v) - y) ** 2) / 2
+    assert float(ds["loss"].values[-1]) == pytest.approx(loss, rel=1e-8, abs=1e-14)
+
+
+def test_orbit_chain_sharpness_is_the_full_hessian_top_eigenvalue():
+    from symsharp.data import make_dataset, svd_coordinates
+    from symsharp.dynamics.systems import chain_system
+    from symsharp.symbolic.chain import full_hessian
+
+    sysm = chain_system(depth=2, samples=12, dim=2)
+    ds = scan.orbit(sysm, {"eta": [0.3, 1.0, 1.6]}, transient=500, keep=8)
+    data = make_dataset("gaussian", samples=12, dim=2, seed=0)
+    E, s, W = svd_coordinates(data.X)
+    for g in range(3):
+        st_ = ds["final_state"].values[g]
+        if not np.all(np.isfinite(st_)):
+            continue
+        u, v = W @ st_[:2], st_[2:]
+        H = full_hessian(data.X, data.y, u, v)
+        assert ds["values"].values[g, -1] == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-9)
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["run", "chain", "--samples", "10", "--batch", "11"], "batch"),
+    (["run", "chain", "--depth", "1"], "depth"),
+    (["run", "chain", "--eta", "0"], "eta"),
+    (["orbit", "chain", "--eta", "0.1:1:3", "--dim", "20", "--samples", "30"], "rank"),
+    (["run", "chain", "--data-file", "/nonexistent.npz"], "does not exist"),
+])
+def test_chain_bad_input(capsys, argv, words):
+    assert words in cli_error(capsys, *argv)
+
+
+def test_chain_nan_data_file_is_one_line(capsys, tmp_path):
+    X = np.ones((5, 2))
+    X[3, 1] = np.nan
+    f = tmp_path / "d.npz"
+    np.savez(f, X=X, y=np.ones(5))
+    msg = cli_error(capsys, "run", "chain", "--data-file", str(f))
+    assert "NaN" in msg or "nan" in msg

@@ -194,7 +194,7 @@ def orbit_diagram(kernel: CompiledMap, x0, param_grid, transient: int = 1000, ke
                   lyapunov_steps: int | None = None, chaos_threshold: float = 1e-3,
                   rise_tol: float = 1e-6, threshold: float = DEFAULT_THRESHOLD,
                   check_every: int = DEFAULT_CHECK_EVERY, seed: int = 0, continuation: bool = False,
-                  seed_state=None) -> OrbitDiagram:
+                  seed_state=None, observe_fn=None) -> OrbitDiagram:
     """Scan a grid of parameters: discard ``transient`` steps, keep ``keep`` steps.
 
     Per grid point: the kept values of ``observable`` (a state variable or an observable of the
@@ -209,14 +209,18 @@ def orbit_diagram(kernel: CompiledMap, x0, param_grid, transient: int = 1000, ke
     transient (the first point starts from ``seed_state`` if given, else from its ``x0``; a
     point that diverged passes on nothing, so the next one starts from its own ``x0``); the
     transients then run one after another.  ``seed_out`` of the result is the state to pass on
-    to a following chunk of the grid."""
+    to a following chunk of the grid.
+
+    ``observe_fn(states (..., k)) -> values (...)`` computes the observable outside the kernel
+    (for observables with no closed form, e.g. the chain model's sharpness); ``observable`` then
+    only names it."""
     transient, keep = int(transient), int(keep)
     if transient < 0:
         raise DynamicsError(f"transient must be a non-negative integer, got {transient}")
     if keep < 2:
         raise DynamicsError(f"keep must be an integer >= 2, got {keep}")
     obs = kernel.state[0] if observable is None else observable
-    if obs not in kernel.state and obs not in kernel.observables:
+    if observe_fn is None and obs not in kernel.state and obs not in kernel.observables:
         raise DynamicsError(f"observable {obs!r} is neither a state variable {list(kernel.state)} "
                             f"nor an observable {list(kernel.observables)} of map {kernel.name!r}")
     P = grid_params(kernel, param_grid)
@@ -239,7 +243,9 @@ def orbit_diagram(kernel: CompiledMap, x0, param_grid, transient: int = 1000, ke
     div_at = np.where(tr.diverged_at >= 0, tr.diverged_at,
                       np.where(kp.diverged_at >= 0, kp.diverged_at + transient, -1))
     rec = kp.records  # (keep, G, k)
-    if obs in kernel.state:
+    if observe_fn is not None:
+        values = np.asarray(observe_fn(rec), dtype=np.float64).T.copy()
+    elif obs in kernel.state:
         values = rec[:, :, kernel.state.index(obs)].T.copy()
     else:
         values = kernel.observe(rec, P[None, :, :], names=[obs])[obs].T.copy()

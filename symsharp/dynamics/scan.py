@@ -112,13 +112,14 @@ def _orbit_core(system: System, x0, P, transient, keep, observable, continuation
     ranges, bar = _chunks(G, work, label, progress)
     parts = []
     carry = None
+    observe_fn = system.extra.get("observers", {}).get(observable)
     try:
         for lo, hi in ranges:
             parts.append(orbit_diagram(system.kernel, x0[lo:hi], P[lo:hi], transient=transient, keep=keep,
                                        observable=observable, max_period=max_period, tol=tol,
                                        lyapunov_steps=lyapunov_steps, threshold=threshold,
                                        check_every=check_every, seed=seed, continuation=continuation,
-                                       seed_state=carry))
+                                       seed_state=carry, observe_fn=observe_fn))
             if continuation:
                 carry = parts[-1].seed_out
             if bar is not None:

@@ -18,6 +18,7 @@ import numba as nb
 import numpy as np
 
 from ..codegen.kernel import CompiledMap
+from .chain import _observe as _chain_observe
 from .orbits import DynamicsError
 
 
@@ -268,3 +269,163 @@ def _hessian_observables(model) -> dict:
 
 
 SYSTEMS = ("uv", "chain", "custom")
+
+
+# ------------------------------------------------------------------------------------- chain
+CHAIN_DEFAULTS = {"depth": 3, "samples": 50, "dim": 5, "kind": "gaussian", "data_seed": 0}
+
+
+def chain_data(depth=None, samples=None, dim=None, kind=None, data_seed=None, data_file=None, target_q=None):
+    """The data set of a chain-model command: a file (``data_file``) or a synthetic generator."""
+    from ..data import load_dataset, make_dataset
+
+    if data_file is not None:
+        for name, val in (("samples", samples), ("dim", dim), ("data kind", kind), ("data seed", data_seed),
+                          ("target Q", target_q)):
+            if val is not None:
+                raise DynamicsError(f"give either a data file or the synthetic data options, not both ({name})")
+        return load_dataset(data_file)
+    c = CHAIN_DEFAULTS
+    return make_dataset(kind or c["kind"], samples=c["samples"] if samples is None else samples,
+                        dim=c["dim"] if dim is None else dim, seed=c["data_seed"] if data_seed is None else data_seed,
+                        Q=target_q)
+
+
+@nb.njit(cache=True, parallel=True)
+def _observe_batch(S, r, sig, dd, N, ycon, uperp2, dense_max, out):
+    for m in nb.prange(S.shape[0]):
+        _chain_observe(S[m, :r], S[m, r:], sig, dd, N, ycon, uperp2, dense_max, out[m])
+
+
+def observe_states(states, r, sig, dd, N, ycon, uperp2, dense_max):
+    """Chain observables (loss, sharpness, ntk, C…, u_norm, v…, prod_v) of many states (…, r + k)
+    in SVD coordinates, by the exact arrowhead solvers of :mod:`symsharp.dynamics.chain`."""
+    st = np.asarray(states, dtype=np.float64)
+    lead = st.shape[:-1]
+    S = np.ascontiguousarray(st.reshape(-1, st.shape[-1]))
+    k = S.shape[1] - r
+    out = np.full((S.shape[0], 5 + 2 * k), np.nan)
+    ok = np.all(np.isfinite(S), axis=1)
+    if ok.any():
+        tmp = np.empty((int(ok.sum()), 5 + 2 * k))
+        _observe_batch(np.ascontiguousarray(S[ok]), r, np.ascontiguousarray(sig, dtype=np.float64),
+                       np.ascontiguousarray(dd, dtype=np.float64), float(N), float(ycon), float(uperp2),
+                       int(dense_max), tmp)
+        out[ok] = tmp
+    return out.reshape(lead + (5 + 2 * k,))
+
+
+def chain_system(depth=None, samples=None, dim=None, kind=None, data_seed=None, data_file=None, target_q=None,
+                 dtype: str = "float64") -> System:
+    """Full-batch GD of the chain model in SVD coordinates as a compiled map (for orbit, phase and
+    Lyapunov scans; rank ≤ 8).  State (z = Wᵀu, v); options ``eta``, ``init_scale``, ``seed``.
+    Observables beyond the kernel's loss: the exact sharpness and top NTK eigenvalue (the
+    arrowhead eigen-solvers of :mod:`symsharp.dynamics.chain`) and the imbalances."""
+    from ..codegen.maps import gd_kernel
+    from ..data import data_summary
+    from .chain import DENSE_MAX, chain_svd_model, init_chain
+
+    D = CHAIN_DEFAULTS["depth"] if depth is None else depth
+    if int(D) != D or D < 2:
+        raise DynamicsError(f"depth must be a whole number >= 2, got {D}")
+    D = int(D)
+    data = chain_data(D, samples, dim, kind, data_seed, data_file, target_q)
+    model = chain_svd_model(data.X, data.y, D)
+    kern = gd_kernel(model, dtype=dtype)
+    from ..data import svd_coordinates
+
+    E, sig, W = svd_coordinates(data.X)
+    dd = E.T @ data.y
+    ycon = float(np.sum((data.y - E @ dd) ** 2))
+    N, d = data.X.shape
+    r = sig.size
+    summary = data_summary(data.X, data.y, D)
+    opts = {"eta": Option("eta", 0.1, "learning rate η (> 0)", 0.0, strict=True),
+            "init_scale": Option("init_scale", 0.1, "init scale: u ~ N(0, σ²/d I), v_i ~ N(0, σ²)", 0.0),
+            "seed": Option("seed", 0, "seed of the random initialisation", 0, integer=True)}
+
+    def prepare(o, G):
+        x0 = np.empty((G, r + D - 1))
+        cache = {}
+        for g in range(G):
+            key = int(o["seed"][g])
+            if key not in cache:
+                u, v = init_chain(d, D, 1.0, key)
+                z = W.T @ u
+                cache[key] = np.concatenate([z, v])
+            x0[g] = cache[key] * o["init_scale"][g]
+        return x0, o["eta"][:, None]
+
+    def observer(name):
+        col = {"loss": 0, "sharpness": 1, "ntk": 2}[name]
+
+        def fn(states):
+            return observe_states(states, r, sig, dd, N, ycon, 0.0, DENSE_MAX)[..., col]
+        return fn
+
+    return System(name="chain", kernel=kern, options=opts, _prepare=prepare,
+                  description=f"chain model D={D}, GD in SVD coordinates (N={N}, d={d}, rank {r})",
+                  observables=tuple(kern.state) + ("loss", "sharpness", "ntk"),
+                  extra={"observers": {n: observer(n) for n in ("sharpness", "ntk")},
+                         "metadata": {"data": summary, "data_meta": {k: str(v) for k, v in data.meta.items()
+                                                                     if k != "w_star"}}})
+
+
+def chain_run_dataset(args, specs, thr) -> "xr.Dataset":
+    """``symsharp run chain``: GD or SGD with :func:`symsharp.dynamics.chain.run_chain`, as a labelled result."""
+    import json
+
+    import xarray as xr
+
+    from .chain import run_chain
+    from .grid import parse_grid
+    from .scan import _metadata, versions
+
+    vals = {}
+    for k, default in (("eta", 0.1), ("init_scale", 0.1), ("seed", 0)):
+        g = parse_grid(specs.get(k, default), k)
+        if g.size != 1:
+            raise DynamicsError(f"run takes one value per option; {k!r} has several (use orbit or phase to scan)")
+        vals[k] = float(g[0])
+    if vals["seed"] != int(vals["seed"]) or vals["seed"] < 0:
+        raise DynamicsError(f"seed must be a whole number >= 0, got {vals['seed']:g}")
+    D = CHAIN_DEFAULTS["depth"] if args.depth is None else args.depth
+    data = chain_data(D, args.samples, args.dim, args.data_kind, args.data_seed, args.data_file,
+                      getattr(args, "target_q", None))
+    res = run_chain(data.X, data.y, D, vals["eta"], args.steps, record_every=args.record_every, batch=args.batch,
+                    replacement=args.replacement, seed=int(vals["seed"]), init_scale=vals["init_scale"],
+                    threshold=thr.get("threshold", 1e6), dtype=args.dtype, progress=bool(args.progress))
+    rec = res.records
+    k = D - 1
+    ds = xr.Dataset({"loss": (("step",), rec["loss"]), "sharpness": (("step",), rec["sharpness"]),
+                     "ntk": (("step",), rec["ntk"]), "C": (("step", "layer"), rec["C"]),
+                     "u_norm": (("step",), rec["u_norm"]), "v": (("step", "layer"), rec["v"]),
+                     "prod_v": (("step",), rec["prod_v"])},
+                    coords={"step": res.steps, "layer": np.arange(1, k + 1)})
+    ds["C"].attrs["long_name"] = "imbalance ‖Π_W u‖² − v_i²"
+    ds["sharpness"].attrs["long_name"] = "top eigenvalue of the loss Hessian"
+    ds["ntk"].attrs["long_name"] = "top eigenvalue of the NTK JJᵀ/N"
+    ds.attrs["eta"] = vals["eta"]
+    ds.attrs["diverged_at"] = -1 if res.diverged_at is None else int(res.diverged_at)
+    summ = res.config["data"]
+    for key in ("N", "d", "rank", "sigma1", "Q", "S_hat"):
+        ds.attrs[key] = summ[key]
+
+    class _Sys:  # minimal stand-in for the metadata writer
+        name = "chain"
+        description = (f"chain model D={D}, {'SGD B=' + str(args.batch) + (' with' if args.replacement else ' without') + ' replacement' if args.batch else 'GD'}"
+                       f" (N={summ['N']}, d={summ['d']}, Q={summ['Q']:.4g}, Ŝ_D={summ['S_hat']:.4g})")
+        options = {k: Option(k, v, "") for k, v in vals.items()}
+        extra = {"metadata": {"data": summ, "run": {k: v for k, v in res.config.items() if k != "data"},
+                              "data_meta": {k: str(v) for k, v in data.meta.items() if k != "w_star"}}}
+
+        class kernel:
+            dtype = np.dtype(args.dtype)
+
+            class path:
+                name = "dynamics/chain.py (run_chain)"
+
+    ds.attrs["symsharp"] = _metadata("run", _Sys, specs, {"steps": args.steps, "record_every": args.record_every,
+                                                          "batch": args.batch, "replacement": bool(args.replacement),
+                                                          "seed": int(vals["seed"]), "seconds": res.seconds})
+    return ds

@@ -171,7 +171,7 @@ def plot_orbit(ds, path):
     else:
         a1.set_xlabel(_label(axis))
     fig.suptitle(f"orbit diagram of {_label(obs)} (transient {st['transient']}, {st['keep']} kept)\n"
-                 + _subtitle(meta, skip=(axis,)).split("\n", 1)[-1], fontsize=9)
+                 + _subtitle(meta, skip=(axis,)), fontsize=9)
     return save_figure(fig, path)
 
 
@@ -191,7 +191,7 @@ def plot_phase(ds, path):
     ax.set_xlabel(_label(xa))
     ax.set_ylabel(_label(ya))
     ax.grid(False)
-    fig.suptitle("phase diagram\n" + _subtitle(meta, skip=(xa, ya)).split("\n", 1)[-1], fontsize=9)
+    fig.suptitle("phase diagram\n" + _subtitle(meta, skip=(xa, ya)), fontsize=9)
     return save_figure(fig, path)
 
 
