@@ -403,3 +403,24 @@ def depth_threshold(sigma, d, depth: int) -> float:
 def rank_one_threshold(depth: int) -> float:
     """The smallest possible Q*_D, attained for rank-one data: (D/(D+1))^{D(D+1)}."""
     return float((depth / (depth + 1)) ** (depth * (depth + 1)))
+
+
+def imbalance_derivative_at_balance(depth: int) -> dict:
+    """How the GF-limit sharpness moves when every imbalance is shifted by the same c, at c = 0.
+
+    With C_k = c for all k, implicit differentiation of s(s − c)^{D−1} = Q at c = 0 gives p'(0)
+    and q'(0); by Hellmann–Feynman N·dS/dc = p'·ψᵀΣ²ψ + q'·(ψᵀd)² (ψ the top eigenvector) and,
+    since (ψᵀd)² ≤ Q ψᵀΣ²ψ (Cauchy–Schwarz) and q' > 0, N·dS/dc ≤ (p' + Q q') ψᵀΣ²ψ = 0."""
+    s, c = sp.symbols("s c", real=True)
+    Q = sp.Symbol("Q", positive=True)
+    g = s * (s - c) ** (depth - 1) - Q
+    ds_dc = -sp.diff(g, c) / sp.diff(g, s)
+    s0 = Q ** sp.Rational(1, depth)
+    at0 = {c: 0, s: s0}
+    p = Q / s
+    q = (depth - 1) / (s - c)
+    dp = sp.simplify((sp.diff(p, s) * ds_dc).subs(at0))
+    dq = sp.simplify((sp.diff(q, s) * ds_dc + sp.diff(q, c)).subs(at0))
+    return {"ds_dc": sp.simplify(ds_dc.subs(at0)), "dp_dc": dp, "dq_dc": dq,
+            "dp_negative": bool(sp.simplify(-dp).is_positive), "dq_positive": bool(dq.is_positive),
+            "p_plus_Q_q_prime_zero": sp.simplify(dp + Q * dq) == 0}
