@@ -310,7 +310,7 @@ def main(argv=None) -> int:
             return _verify(args)
         if args.command == "write-derivations":
             return _write_derivations(args)
-        if args.command in ("run", "orbit", "phase", "lyapunov", "plot"):
+        if args.command in ("run", "orbit", "phase", "lyapunov", "plot", "figures"):
             from .cli_dynamics import dynamics_command
 
             return dynamics_command(args)

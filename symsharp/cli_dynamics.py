@@ -95,6 +95,9 @@ def add_dynamics_parsers(sub) -> None:
     ly.add_argument("--steps", type=int, default=10_000)
     ly.add_argument("--transient", type=int, default=1000)
 
+    fg = sub.add_parser("figures", help="write the showcase figures and their result files into a folder")
+    fg.add_argument("--dir", default="figures", help="output folder (created if missing; default figures)")
+
     pl = sub.add_parser("plot", help="redraw the figure of a saved result")
     pl.add_argument("result", help="a .nc file written with --out")
     pl.add_argument("--out", required=True, metavar="FILE.png")
@@ -221,10 +224,47 @@ def _describe(ds) -> None:
     print(f"{kind} of {meta['model']}: {codes.size} grid points: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
+SHOWCASE = [
+    # (file stem, verb, argv): every figure is a plain command a user can rerun
+    ("uv_orbit", ["orbit", "uv", "--eta", "5:17:2000", "--f0", "0", "--lam0", "0.1", "--transient", "10000",
+                  "--keep", "256"]),
+    ("uv_lyapunov", ["lyapunov", "uv", "--eta", "5:17:2000", "--f0", "0", "--lam0", "0.1", "--steps", "20000"]),
+    ("uv_phase", ["phase", "uv", "--eta", "5:25:201", "--lam0", "0.01:0.5:101", "--f0", "0"]),
+    ("uv_trajectory", ["run", "uv", "--eta", "12", "--init-scale", "0.2", "--steps", "400"]),
+    ("chain_trajectory", ["run", "chain", "--eta", "0.95", "--steps", "3000"]),
+]
+
+
+def showcase(folder: str) -> list:
+    """Run the showcase commands, writing FOLDER/<name>.nc and FOLDER/<name>.png for each."""
+    import os
+
+    from .cli import build_parser
+
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for stem, argv in SHOWCASE:
+        nc, png = os.path.join(folder, stem + ".nc"), os.path.join(folder, stem + ".png")
+        t0 = time.perf_counter()
+        args = build_parser().parse_args(argv + ["--out", nc, "--plot", png, "--json"])
+        import contextlib
+        import io as _io
+
+        with contextlib.redirect_stdout(_io.StringIO()), contextlib.redirect_stderr(_io.StringIO()):
+            dynamics_command(args)
+        print(f"{png:<32} symsharp {' '.join(argv)}  ({time.perf_counter() - t0:.1f} s)")
+        written += [nc, png]
+    return written
+
+
 def dynamics_command(args) -> int:
     import numpy as np
 
     from .dynamics import scan
+
+    if args.command == "figures":
+        showcase(args.dir)
+        return 0
 
     if args.command == "plot":
         from .io import load_result

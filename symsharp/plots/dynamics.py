@@ -97,30 +97,64 @@ def _eta_of(ds, meta):
 
 
 # ------------------------------------------------------------------------------- trajectory
+def _oscillating(y) -> bool:
+    """True for a long series that flips direction most steps (an EoS-like cycle): drawn as dots."""
+    y = np.asarray(y, dtype=float)
+    y = y[np.isfinite(y)]
+    if y.size < 200:
+        return False
+    d = np.sign(np.diff(y))
+    return np.mean(d[1:] * d[:-1] < 0) > 0.3
+
+
+def _series(ax, x, y, **style):
+    if _oscillating(y):
+        style = {k: v for k, v in style.items() if k not in ("lw", "ls")}
+        ax.plot(x, y, ".", ms=1.2, **style)
+    else:
+        ax.plot(x, y, **style)
+
+
 def plot_trajectory(ds, path):
-    """Loss (log scale) and sharpness over steps, with the 2/η line (and the NTK where recorded)."""
+    """Loss (log scale) and sharpness over steps with the 2/η line (and the NTK where recorded);
+    a third panel shows the model's conserved quantity of gradient flow (the chain model's
+    imbalances C, the UV invariant).  Oscillating series (period-2 EoS cycles) are drawn as dots."""
     meta = _meta(ds)
     step = ds["step"].values
     eta = _eta_of(ds, meta)
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True)
+    cons = [n for n in ("C", "invariant") if n in ds]
+    rows = 3 if cons else 2
+    fig, axes = plt.subplots(rows, 1, figsize=(6.4, 2.6 * rows + 0.6), sharex=True)
+    a1, a2 = axes[0], axes[1]
     if "loss" in ds:
         loss = ds["loss"].values
-        pos = np.where(loss > 0, loss, np.nan)
-        a1.semilogy(step, pos, color="k", lw=1)
+        _series(a1, step, np.where(loss > 0, loss, np.nan), color="k", lw=1)
+        a1.set_yscale("log")
     a1.set_ylabel("loss")
     for name, style in (("sharpness", dict(color="C0", lw=1.2, label="sharpness S (Hessian)")),
                         ("lam", dict(color="C2", lw=1, ls="--", label="NTK λ")),
                         ("ntk", dict(color="C2", lw=1, ls="--", label="top NTK eigenvalue"))):
         if name in ds:
-            a2.plot(step, ds[name].values, **style)
+            _series(a2, step, ds[name].values, **style)
     if eta:
-        a2.axhline(2.0 / eta, color="C3", ls=":", lw=1.2, label=f"2/η = {2.0 / eta:.4g}")
-    a2.set_xlabel("step")
+        a2.axhline(2.0 / eta, color="C3", ls=":", lw=1.4, label=f"2/η = {2.0 / eta:.4g}")
     a2.set_ylabel("sharpness")
-    a2.legend(loc="best", fontsize=8)
+    a2.legend(loc="best", fontsize=8, markerscale=6)
+    if cons:
+        a3 = axes[2]
+        var = ds[cons[0]]
+        vals = var.values if var.ndim == 1 else var.values.T
+        if var.ndim == 1:
+            _series(a3, step, vals, color="C4", lw=1)
+        else:
+            for i, row in enumerate(vals):
+                _series(a3, step, row, color=f"C{4 + i}", lw=1, label=f"C_{i + 1}")
+            a3.legend(loc="best", fontsize=8, markerscale=6)
+        a3.set_ylabel("imbalance C" if cons[0] == "C" else "GF invariant")
+    axes[-1].set_xlabel("step")
     div = int(ds.attrs.get("diverged_at", -1))
     if div >= 0:
-        for ax in (a1, a2):
+        for ax in axes:
             ax.axvline(div, color="0.4", ls="-.", lw=1)
         a1.set_title(f"diverged at step {div}", fontsize=9, color="0.3")
     fig.suptitle(_subtitle(meta), fontsize=9)
