@@ -225,6 +225,9 @@ def derivation_documents() -> dict:
 
     docs["chain_gf.md"] = chain_gf_markdown(derive_chain_gf((2, 3, 4), 2))
     docs["custom_example.md"] = report.custom_markdown(derive_custom(custom_model(f="w1*w2*x", data={"x": [1, 2], "y": [1, 3]})))
+    from .analysis.uv_route import route_markdown
+
+    docs["uv_route.md"] = route_markdown()
     return docs
 
 
@@ -269,6 +272,12 @@ def _numeric_errors() -> tuple:
 
     errs = [CodegenError, DynamicsError, ResultError, FigureError]
     try:
+        from .analysis.uv_route import RouteError
+
+        errs.append(RouteError)
+    except ImportError:
+        pass
+    try:
         from .data import DataError
 
         errs.append(DataError)
@@ -310,7 +319,7 @@ def main(argv=None) -> int:
             return _verify(args)
         if args.command == "write-derivations":
             return _write_derivations(args)
-        if args.command in ("run", "orbit", "phase", "lyapunov", "plot", "figures"):
+        if args.command in ("run", "orbit", "phase", "lyapunov", "plot", "figures", "route-to-chaos"):
             from .cli_dynamics import dynamics_command
 
             return dynamics_command(args)

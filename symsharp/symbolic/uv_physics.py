@@ -376,3 +376,95 @@ def conversions():
     return {"eta_of_c": _eta_of_c(r.eta_c), "k_of_c": s_of_c ** 2, "X_of_z": Z / s_of_c,
             "L_of_z": sp.simplify(r.manifold.subs(X, Z / S).subs(S, s_of_c)), "transverse": r.transverse,
             "sharpness_z": r.sharpness_manifold.subs(S, s_of_c)}
+
+
+# ----------------------------------------------------------------------------------------- Markdown
+def _tex(e) -> str:
+    names = {L: r"\ell", X: "X", S: "s", K: "k", Z: "z", C: "c",
+             sp.Symbol("lam", nonnegative=True): r"\lambda", sp.Symbol("lam_inf", nonnegative=True): r"\lambda_\infty"}
+    return sp.latex(e, symbol_names={k: v for k, v in names.items() if k in getattr(e, "free_symbols", set())})
+
+
+def uv_route_markdown(r: UVRoute | None = None) -> str:
+    """The exact part of the route to chaos as Markdown (LaTeX), generated from the derivation."""
+    r = uv_route_derivation() if r is None else r
+    Lm = []
+    A = Lm.append
+    (ks, kexpr), = r.nd_groups.items()
+    A("## Exact part\n")
+    A("Non-dimensional variables from the scaling symmetries of the closed map: "
+      + ", ".join(f"${_tex(v)} = {_tex(e)}$" for v, e in r.nd_state.items())
+      + f", $k = {_tex(kexpr)} = (\\eta/\\eta_c)^2$ with $\\eta_c = {_tex(r.eta_c)} = {_tex(r.eta_c_formula)}$; "
+      "$s = \\sqrt k = \\eta/\\eta_c$. The map:\n")
+    for v, e in r.nd_step.items():
+        A(f"$${_tex(v)}' = {_tex(sp.factor(e))}$$\n")
+    A("### First step: sharpening or reduction\n")
+    fs = r.first_step
+    A(f"$$\\ell' - \\ell = {_tex(fs['dlam'])}.$$\n")
+    A(f"The coefficient of $\\ell$ is ${_tex(fs['dlam_coeff_L'])} \\ge 0$, so the NTK falls in one step iff "
+      f"$\\ell < {_tex(fs['lam_threshold'])}$, which is positive only for $X \\in {_tex(fs['threshold_positive_for'])}$: "
+      "an output between 0 and the target always sharpens $\\lambda$. With the feasible set "
+      f"$\\ell \\ge 2s|X|$ the reduction region is non-empty for $X \\in {_tex(fs['reduction_feasible_X_gt_1'])}$ "
+      f"or $X \\in {_tex(fs['reduction_feasible_X_lt_0'])}$.\n")
+    A(f"Hessian sharpness: $\\eta S = {_tex(r.sharpness_nd)}$. From $f_0 = 0$ one step gives "
+      f"$(X_1, \\ell_1) = ({_tex(fs['first_state_f0_zero'][X])}, {_tex(fs['first_state_f0_zero'][L])})$, so the NTK "
+      "always rises, while $S_1 = S_0$ (after squaring twice) where "
+      f"${_tex(fs['S_boundary_poly_f0_zero'])} = 0$. Of its roots only "
+      f"$\\ell_0 = {_tex(fs['S_threshold_f0_zero'])}$ is a true root (the other is spurious, checked to 30 digits), and "
+      f"**$S$ falls in the first step iff $\\eta\\lambda_0 < {_tex(fs['S_threshold_f0_zero'])}$** "
+      f"(positive for $k < {_tex(fs['S_threshold_vanishes_at_k'])}$): there the NTK sharpens while the loss-Hessian "
+      "sharpness is reduced.\n")
+    g = r.gf_final
+    A("### Final sharpness from the invariant\n")
+    A(f"The GF invariant is $I = {_tex(r.invariant)}$ (in the reduced variables $I \\propto {_tex(r.invariant_nd)}$) and "
+      f"one GD step multiplies it by $I'/I = {_tex(r.drift_ratio)}$. At convergence $f = y$ and $S = \\lambda$, so "
+      f"under GF $\\lambda_\\infty = {_tex(g['gf'])}$ with $I_0 = I(f_0, \\lambda_0)$, and under GD "
+      f"$\\lambda_\\infty = {_tex(g['gd'])}$ with $P = \\prod_t (1 - a\\eta^2\\Delta_t^2)^2$. Since $I \\le 0$ on the "
+      "feasible set, every step with $0 < a\\eta^2\\Delta_t^2 < 2$ has a factor below 1 and lowers the final "
+      "sharpness below the GF value.\n")
+    A("### EoS manifold and the map on it\n")
+    A(f"The zero set of the invariant, $\\ell = {_tex(r.manifold)}$ ($X \\ge 0$) and $\\ell = {_tex(r.manifold_other)}$ "
+      f"($X \\le 0$), i.e. $\\lambda = 2\\sqrt a |f|$, is invariant for every $\\eta$ (restriction residuals "
+      f"${_tex(r.manifold_residual)}$, ${_tex(r.manifold_residual_other)}$). On it the map is one-dimensional:\n")
+    A(f"$$X' = {_tex(r.map_1d)} \\quad (X \\ge 0),\\qquad X' = {_tex(r.map_1d_other)} \\quad (X \\le 0).$$\n")
+    A(f"With $z = sX$ and $c = 1 + s$ (on the manifold $\\eta\\lambda = 2z$):\n")
+    A(f"$$G(z) = {_tex(r.normal_form)}.$$\n")
+    rows = ["| fixed point $z^*$ | multiplier $G'(z^*)$ | stable for $c \\in$ |", "|---|---|---|"]
+    for z0, mu, st in r.fixed:
+        rows.append(f"| ${_tex(z0)}$ | ${_tex(mu)}$ | ${_tex(st)}$ |")
+    A("\n".join(rows) + "\n")
+    A(f"$z^* = c - 1$ is the minimum $f = y$; it is stable iff $c < 2$, i.e. $\\eta < \\eta_c$. Critical points "
+      f"${', '.join(_tex(e) for e in r.critical)}$ with values ${', '.join(_tex(e) for e in r.critical_values)}$ "
+      "(the map is bimodal; the minimum maps to the repelling fixed point 0). Off the manifold, $I$ is a transverse "
+      f"coordinate with multiplier $I'/I = {_tex(r.transverse)}$ per step.\n")
+    A("### Period-2 orbits\n")
+    A("$(G(G(z)) - z)$ divided by the fixed-point polynomial factors over $\\mathbb{Q}(c)$ as:\n")
+    for pt in r.period_two:
+        A(f"- ${_tex(pt.factor)} = 0$: real for $c \\in {_tex(pt.real_when)}$; cycle multipliers "
+          f"${', '.join(_tex(m) for m in pt.multipliers)}$ (roots of ${_tex(pt.multiplier_poly)} = 0$, from a resultant); "
+          f"stable and bounded for $c \\in {_tex(pt.stable)}$.")
+        if pt.points:
+            A(f"  Points $z_{{1,2}} = {', '.join(_tex(p) for p in pt.points)}$; transverse multiplier over the cycle "
+              f"${_tex(pt.transverse)}$; $\\eta\\lambda$ on the cycle ${', '.join(_tex(v) for v in pt.ntk)}$ (product "
+              f"${_tex(sp.simplify(sp.expand(pt.ntk[0] * pt.ntk[1])))}$: the geometric mean of $\\eta\\lambda$ is exactly 2); "
+              f"$\\eta S$ on the cycle ${', '.join(_tex(v) for v in pt.sharpness)}$ (one value below 2, one above).")
+        A("")
+    p2 = r.period_two[0]
+    A(f"So the EoS 2-cycle is stable for $\\eta_c < \\eta < ({_tex(p2.stable.sup - 1)})\\,\\eta_c$.\n")
+    A("### Boundary crisis\n")
+    A(f"The larger critical value reaches the outer fixed point ${_tex(r.fixed[-1][0])}$ where "
+      f"${_tex(r.crisis_poly)} = 0$: $c = {_tex(r.crisis_c)}$, i.e. $\\eta = {_tex(r.crisis_c - 1)}\\,\\eta_c$ "
+      f"($k = {_tex((r.crisis_c - 1) ** 2)}$). Below it $[0, c+1]$ is invariant; above it the critical orbit escapes "
+      "and no bounded attractor remains.\n")
+    sep = r.separatrix
+    A("### Divergence boundary (separatrix)\n")
+    A(f"Invariant lines $\\ell = p_0 + p_1 X$ of the map (exact ansatz): ${', '.join(_tex(e) for e in sep['lines'])}$. "
+      f"The third one, $\\eta\\lambda = {_tex(sep['absolute'])}$, is not part of the manifold; the distance "
+      f"$D = \\ell - ({_tex(sep['line'])})$ obeys $D' = {_tex(sep['D_next'])}$, and "
+      f"$\\min_X ({_tex(sep['h'])}) = {_tex(sep['h_min'])}$, positive iff $k < {_tex(sep['k_max'])}$ — the crisis. "
+      f"Feasible states below the line form a triangle with corners $X = {', '.join(_tex(c) for c in sep['corners'])}$ "
+      "on the two manifold branches (the first is the outer fixed point), so for $\\eta < 2\\eta_c$ they stay bounded "
+      f"forever. From $f_0 = 0$: **bounded if $\\eta\\lambda_0 < {_tex(sep['f0_zero_boundary'])}$** (proved) and "
+      "divergent above it up to a measure-zero set (numerical, claim UV-divergence-boundary); for "
+      f"$y = 0$ ($k = 0$) this is Lewkowycz et al.'s $\\eta\\lambda_0 < {_tex(sep['y_zero_limit'])}$.\n")
+    return "\n".join(Lm)
