@@ -95,6 +95,16 @@ def add_dynamics_parsers(sub) -> None:
     ly.add_argument("--steps", type=int, default=10_000)
     ly.add_argument("--transient", type=int, default=1000)
 
+    rc = sub.add_parser("route-to-chaos", help="UV: η_c, period-doubling cascade, Feigenbaum ratio, period-3 window, crisis")
+    rc.add_argument("model", choices=["uv"])
+    rc.add_argument("--width", type=int, default=None, help="width n (default as symsharp.analysis.uv_route)")
+    rc.add_argument("--x-norm", dest="x_norm", type=float, default=None, help="input norm ‖x‖")
+    rc.add_argument("--y", type=float, default=None, help="target y (nonzero)")
+    rc.add_argument("--alpha", type=float, default=None, help="output multiplier α")
+    rc.add_argument("--flips", type=int, default=None, help="number of period-doubling points to compute")
+    rc.add_argument("--dps", type=int, default=None, help="mpmath working precision in decimal digits")
+    rc.add_argument("--json", action="store_true")
+
     fg = sub.add_parser("figures", help="write the showcase figures and their result files into a folder")
     fg.add_argument("--dir", default="figures", help="output folder (created if missing; default figures)")
 
@@ -257,6 +267,27 @@ def showcase(folder: str) -> list:
     return written
 
 
+def route_command(args) -> int:
+    from .analysis.uv_route import route_to_chaos
+
+    kw = {k: getattr(args, k) for k in ("width", "x_norm", "y", "alpha", "flips", "dps") if getattr(args, k) is not None}
+    res = route_to_chaos(**kw)
+    if args.json:
+        print(json.dumps(res, default=str))
+        return 0
+    print(f"UV route to chaos ({', '.join(f'{k}={v:g}' for k, v in res['config'].items() if isinstance(v, (int, float)))})")
+    print(f"  eta_c               {res['eta_c']:.12g}   ({res['eta_c_formula']})")
+    tc = res["eos_two_cycle"]
+    print(f"  EoS 2-cycle stable  {tc['stable_from']:.12g} .. {tc['stable_to']:.12g}")
+    for i, e in enumerate(res["period_doubling"], 1):
+        print(f"  flip {i:<2}             {e:.12g}")
+    print(f"  chaos onset         {res['chaos_onset']:.12g}")
+    print(f"  Feigenbaum delta    {res['feigenbaum_delta']:.10g}")
+    print(f"  period-3 window     {res['period3_window']:.12g}")
+    print(f"  bounded orbits lost {res['bounded_orbits_lost']:.12g}")
+    return 0
+
+
 def dynamics_command(args) -> int:
     import numpy as np
 
@@ -265,6 +296,8 @@ def dynamics_command(args) -> int:
     if args.command == "figures":
         showcase(args.dir)
         return 0
+    if args.command == "route-to-chaos":
+        return route_command(args)
 
     if args.command == "plot":
         from .io import load_result
