@@ -89,95 +89,186 @@ def _small_top(M):
 
 
 @nb.njit(cache=True)
-def _schur_top(lam, delta, B, Cm, M):
-    """λ_max of M(λ) = Cm − λI − Σ_i B_i B_iᵀ/(δ_i − λ) (λ > max δ)."""
+def _schur_eval(lam, delta, B, Cm, M, Mp):
+    """g(λ) = λ_max(M(λ)) with M(λ) = Cm − λI − Σ_i B_i B_iᵀ/(δ_i − λ) (λ > max δ), and a
+    (sub)gradient g'(λ) = xᵀ M'(λ) x, M'(λ) = −I − Σ_i B_i B_iᵀ/(δ_i − λ)², x a unit top
+    eigenvector of M(λ).  Returns (g, g')."""
     r, k = B.shape
+    if k == 1:
+        m = Cm[0, 0] - lam
+        mp = -1.0
+        for i in range(r):
+            b = B[i, 0]
+            w = 1.0 / (delta[i] - lam)
+            bw = b * b * w
+            m -= bw
+            mp -= bw * w
+        return m, mp
+    if k == 2:
+        m00 = Cm[0, 0] - lam
+        m01 = Cm[0, 1]
+        m11 = Cm[1, 1] - lam
+        p00 = -1.0
+        p01 = 0.0
+        p11 = -1.0
+        for i in range(r):
+            b0 = B[i, 0]
+            b1 = B[i, 1]
+            w = 1.0 / (delta[i] - lam)
+            t0 = b0 * w
+            t1 = b1 * w
+            m00 -= t0 * b0
+            m01 -= t0 * b1
+            m11 -= t1 * b1
+            p00 -= t0 * t0
+            p01 -= t0 * t1
+            p11 -= t1 * t1
+        h = 0.5 * (m00 - m11)
+        rad = math.hypot(h, m01)
+        g = 0.5 * (m00 + m11) + rad
+        # top eigenvector: (m01, g − m00) or (g − m11, m01), the better conditioned one
+        x0 = m01
+        x1 = g - m00
+        y0 = g - m11
+        y1 = m01
+        if x0 * x0 + x1 * x1 < y0 * y0 + y1 * y1:
+            x0 = y0
+            x1 = y1
+        nrm = math.hypot(x0, x1)
+        if nrm > 0.0:
+            x0 /= nrm
+            x1 /= nrm
+        else:
+            x0 = 1.0
+            x1 = 0.0
+        return g, p00 * x0 * x0 + 2.0 * p01 * x0 * x1 + p11 * x1 * x1
     for a in range(k):
         for b in range(k):
             M[a, b] = Cm[a, b]
+            Mp[a, b] = 0.0
         M[a, a] -= lam
+        Mp[a, a] = -1.0
     for i in range(r):
-        w = delta[i] - lam
+        w = 1.0 / (delta[i] - lam)
         for a in range(k):
-            ba = B[i, a]
-            if ba != 0.0:
-                t = ba / w
-                for b in range(k):
-                    M[a, b] -= t * B[i, b]
-    return _small_top(M)
+            ta = B[i, a] * w
+            for b in range(k):
+                tb = B[i, b] * w
+                M[a, b] -= ta * B[i, b]
+                Mp[a, b] -= ta * tb
+    vals, vecs = np.linalg.eigh(M)
+    x = vecs[:, k - 1]
+    gp = 0.0
+    for a in range(k):
+        for b in range(k):
+            gp += x[a] * Mp[a, b] * x[b]
+    return vals[k - 1], gp
+
+
+@nb.njit(cache=True)
+def _dense_arrow(delta, B, Cm, m):
+    """Top eigenvalue of the principal submatrix on the first m diagonal entries and the border."""
+    r, k = B.shape
+    n = m + k
+    H = np.zeros((n, n))
+    for i in range(m):
+        H[i, i] = delta[i]
+        for a in range(k):
+            H[i, m + a] = B[i, a]
+            H[m + a, i] = B[i, a]
+    for a in range(k):
+        for b in range(k):
+            H[m + a, m + b] = Cm[a, b]
+    return np.linalg.eigvalsh(H)[-1]
 
 
 @nb.njit(cache=True)
 def _arrow_top(delta, B, Cm, dense_max):
-    """Largest eigenvalue of the symmetric arrowhead matrix [[diag δ, B], [Bᵀ, Cm]].
+    """Largest eigenvalue of the symmetric arrowhead matrix [[diag δ, B], [Bᵀ, Cm]], with δ in
+    decreasing order.
 
-    For λ > max δ, Haynsworth's inertia theorem gives #{eig > λ} = #{eig of M(λ) > 0} with the
-    Schur complement M(λ); λ ↦ λ_max(M(λ)) is continuous and strictly decreasing there, and the
-    top eigenvalue is ≥ max δ (interlacing).  So the top eigenvalue is the root of
-    λ_max(M(λ)) = 0 in (max δ, max(max δ, λ_max(Cm)) + ‖B‖_F], or max δ if there is none; it is
-    found by regula falsi (Illinois) safeguarded by bisection, to a relative width of 4 ε."""
+    For λ > δ_1 = max δ, Haynsworth's inertia theorem gives #{eig > λ} = #{eig of M(λ) > 0} with
+    the Schur complement M(λ) = Cm − λI − Σ_i B_i B_iᵀ/(δ_i − λ).  There M is matrix-convex and
+    decreasing, so g(λ) = λ_max(M(λ)) is convex and strictly decreasing, and the top eigenvalue
+    λ* ≥ δ_1 (interlacing) is its root (or δ_1 if g < 0 on (δ_1, ∞)).  Start: the top eigenvalue
+    of the principal submatrix on the 8 largest δ and the border, a lower bound of λ*
+    (interlacing); then Newton steps from the left, which never overshoot the root of a convex
+    decreasing function (quadratic convergence), until the step or the Newton error estimate
+    g''·step²/(2|g'|) is at the rounding level (an iterate that lands right of the root by
+    rounding ends the search; a large one falls back to bisection).  Matrices with r + k ≤ ``dense_max`` go to a dense
+    eigensolver."""
     r, k = B.shape
-    n = r + k
-    if n <= dense_max:
-        H = np.zeros((n, n))
-        for i in range(r):
-            H[i, i] = delta[i]
-            for a in range(k):
-                H[i, r + a] = B[i, a]
-                H[r + a, i] = B[i, a]
-        for a in range(k):
-            for b in range(k):
-                H[r + a, r + b] = Cm[a, b]
-        return np.linalg.eigvalsh(H)[-1]
-    dmax = -np.inf
-    for i in range(r):
-        if delta[i] > dmax:
-            dmax = delta[i]
+    if r + k <= dense_max:
+        return _dense_arrow(delta, B, Cm, r)
+    eps = 2.220446049250313e-16
+    d1 = delta[0]
     bn = 0.0
     for i in range(r):
         for a in range(k):
             bn += B[i, a] * B[i, a]
     bn = math.sqrt(bn)
     M = np.empty((k, k))
-    for a in range(k):
-        for b in range(k):
-            M[a, b] = Cm[a, b]
-    ctop = _small_top(M)
+    Mp = np.empty((k, k))
+    ctop = _small_top(Cm.copy())
+    hi = max(d1, ctop) + bn
+    hi = hi + 4.0 * eps * abs(hi) + 1e-300
     if not (bn > 0.0):
-        return max(dmax, ctop)
-    lo = dmax
-    hi = max(dmax, ctop) + bn
-    hi = hi + 4.0 * 2.220446049250313e-16 * abs(hi) + 1e-300
-    fhi = _schur_top(hi, delta, B, Cm, M)
-    if not (fhi < 0.0):
-        return hi
-    flo = np.inf
-    side = 0
-    for it in range(200):
-        width = hi - lo
-        if width <= 4.0 * 2.220446049250313e-16 * abs(hi):
-            break
-        if flo < np.inf and it % 4 != 3:          # every fourth step is a plain bisection
-            x = hi - fhi * (hi - lo) / (fhi - flo)
-            if not (lo < x < hi):
-                x = 0.5 * (lo + hi)
+        return max(d1, ctop)
+    lo = _dense_arrow(delta, B, Cm, min(r, 8))
+    floor = d1 + 4.0 * eps * abs(d1) + 1e-300
+    if not (lo > floor):
+        lo = floor
+    if lo >= hi:
+        return lo
+    g, gp = _schur_eval(lo, delta, B, Cm, M, Mp)
+    if not (g > 0.0):
+        return lo if lo > floor else d1
+    lo_prev = np.nan
+    gp_prev = np.nan
+    for it in range(100):
+        if gp < 0.0:
+            x = lo - g / gp
         else:
             x = 0.5 * (lo + hi)
+        if not (x < hi):
+            x = 0.5 * (lo + hi)
+        step = x - lo
+        if not (step > 4.0 * eps * abs(x)):
+            return x
+        # Newton error estimate (root − x) ≈ g''/(2|g'|) · step², with g'' from the last two slopes
+        if lo_prev == lo_prev and lo > lo_prev:
+            curv = abs((gp - gp_prev) / (lo - lo_prev))
+            if curv / (2.0 * abs(gp)) * step * step <= 2.0 * eps * abs(x) and step <= 1e-6 * abs(x):
+                return x
+        gx, gpx = _schur_eval(x, delta, B, Cm, M, Mp)
+        if gx > 0.0:
+            lo_prev = lo
+            gp_prev = gp
+            lo = x
+            g = gx
+            gp = gpx
+        elif gx < 0.0:
+            # Newton from the left cannot overshoot in exact arithmetic: g(lo) was at rounding level
+            return 0.5 * (lo + x) if step <= 1e-6 * abs(x) else _bisect_rest(lo, x, delta, B, Cm, M, Mp)
+        else:
+            return x
+    return lo
+
+
+@nb.njit(cache=True)
+def _bisect_rest(lo, hi, delta, B, Cm, M, Mp):
+    """Plain bisection of g on [lo, hi] (g(lo) > 0 > g(hi)) to a relative width of 4 ε."""
+    for it in range(200):
+        if hi - lo <= 4.0 * 2.220446049250313e-16 * abs(hi):
+            break
+        x = 0.5 * (lo + hi)
         if not (lo < x < hi):
             break
-        fx = _schur_top(x, delta, B, Cm, M)
-        if fx > 0.0:
+        gx, _ = _schur_eval(x, delta, B, Cm, M, Mp)
+        if gx > 0.0:
             lo = x
-            flo = fx
-            if side == 1:
-                fhi *= 0.5
-            side = 1
-        elif fx < 0.0:
+        elif gx < 0.0:
             hi = x
-            fhi = fx
-            if side == -1 and flo < np.inf:
-                flo *= 0.5
-            side = -1
         else:
             return x
     return 0.5 * (lo + hi)
@@ -262,6 +353,33 @@ def _record_if_due(t, z, v, sig64, dd64, N, ycon, uperp2, dense_max, rec_steps, 
 
 
 @nb.njit(cache=True)
+def _sum8(x):
+    """Σ x_i with eight independent partial sums (deterministic IEEE arithmetic)."""
+    r = x.shape[0]
+    r8 = r - r % 8
+    a0 = x[0] - x[0]          # zero of the dtype (r >= 1; NaN if x[0] is not finite, as the sum would be)
+    a1 = a0
+    a2 = a0
+    a3 = a0
+    a4 = a0
+    a5 = a0
+    a6 = a0
+    a7 = a0
+    for i in range(0, r8, 8):
+        a0 += x[i]
+        a1 += x[i + 1]
+        a2 += x[i + 2]
+        a3 += x[i + 3]
+        a4 += x[i + 4]
+        a5 += x[i + 5]
+        a6 += x[i + 6]
+        a7 += x[i + 7]
+    for i in range(r8, r):
+        a0 += x[i]
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+
+
+@nb.njit(cache=True)
 def gd_chunk(z, v, sig, dd, c, t0, nsteps, thr2, sig64, dd64, N, ycon, uperp2, dense_max, rec_steps, rec, pos):
     """Full-batch GD in SVD coordinates, ``nsteps`` steps from step ``t0``, in place on (z, v).
 
@@ -272,6 +390,8 @@ def gd_chunk(z, v, sig, dd, c, t0, nsteps, thr2, sig64, dd64, N, ycon, uperp2, d
     r = z.shape[0]
     k = v.shape[0]
     ex = np.empty_like(v)
+    ta = np.empty_like(z)
+    tq = np.empty_like(z)
     for s in range(nsteps + 1):
         t = t0 + s
         pos = _record_if_due(t, z, v, sig64, dd64, N, ycon, uperp2, dense_max, rec_steps, rec, pos)
@@ -290,17 +410,18 @@ def gd_chunk(z, v, sig, dd, c, t0, nsteps, thr2, sig64, dd64, N, ycon, uperp2, d
                     first = False
             ex[j] = e if not first else c / c
         cp = c * pi
-        a = cp - cp
-        zz = cp - cp
+        # pass 1 (vectorisable, no reduction): new z and the terms of a = Σ ρ_i σ_i z_i and ‖z_new‖²;
+        # pass 2: the two sums with eight independent partial sums each (IEEE, deterministic)
         for i in range(r):
             zi = z[i]
-            si = sig[i]
-            o = si * zi
+            o = sig[i] * zi
             rho = o * pi - dd[i]
-            a += rho * o
-            zn = zi - cp * si * rho
+            ta[i] = rho * o
+            zn = zi - cp * sig[i] * rho
             z[i] = zn
-            zz += zn * zn
+            tq[i] = zn * zn
+        a = _sum8(ta)
+        zz = _sum8(tq)
         ca = c * a
         for j in range(k):
             vn = v[j] - ca * ex[j]
@@ -309,6 +430,33 @@ def gd_chunk(z, v, sig, dd, c, t0, nsteps, thr2, sig64, dd64, N, ycon, uperp2, d
         if not (float(zz) <= thr2):
             return pos, t + 1
     return pos, -1
+
+
+@nb.njit(cache=True)
+def _row_dot(Xp, row, z):
+    """Xp[row] · z with eight independent partial sums (deterministic IEEE arithmetic)."""
+    r = z.shape[0]
+    r8 = r - r % 8
+    a0 = z[0] - z[0]
+    a1 = a0
+    a2 = a0
+    a3 = a0
+    a4 = a0
+    a5 = a0
+    a6 = a0
+    a7 = a0
+    for i in range(0, r8, 8):
+        a0 += Xp[row, i] * z[i]
+        a1 += Xp[row, i + 1] * z[i + 1]
+        a2 += Xp[row, i + 2] * z[i + 2]
+        a3 += Xp[row, i + 3] * z[i + 3]
+        a4 += Xp[row, i + 4] * z[i + 4]
+        a5 += Xp[row, i + 5] * z[i + 5]
+        a6 += Xp[row, i + 6] * z[i + 6]
+        a7 += Xp[row, i + 7] * z[i + 7]
+    for i in range(r8, r):
+        a0 += Xp[row, i] * z[i]
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 
 
 @nb.njit(cache=True)
@@ -351,9 +499,7 @@ def sgd_chunk(z, v, Xp, yv, idx, starts, eta, t0, nsteps, thr2, sig64, dd64, N, 
         a = c - c
         for jj in range(b0, b1):
             row = idx[jj]
-            o = c - c
-            for i in range(r):
-                o += Xp[row, i] * z[i]
+            o = _row_dot(Xp, row, z)
             rho = o * pi - yv[row]
             res[jj - b0] = rho
             a += rho * o
@@ -451,7 +597,8 @@ class ChainRun:
     after which ‖(Π_W u, v)‖ first exceeded the threshold or became non-finite (None if never).
     final_u (d,), final_v (D−1,): the state at the end (or at divergence), float64.  config:
     every argument except arrays, the data summary, library versions.  seconds: wall time of
-    the run (SVD and set-up included; ``config["svd_seconds"]`` is the SVD alone)."""
+    the run (SVD and set-up included; ``config["svd_seconds"]`` is the SVD alone and
+    ``config["kernel_seconds"]`` the time inside the compiled step kernels, records included)."""
 
     steps: np.ndarray
     records: dict
@@ -566,6 +713,8 @@ def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, b
     t_svd = time.perf_counter()
     E, sig, W = svd_coordinates(X)
     svd_seconds = time.perf_counter() - t_svd
+    if sig.size == 0:
+        raise DynamicsError("X has rank 0 (all entries zero); the chain model needs data with rank >= 1")
     summary = _summary_from_svd(N, d, E, sig, y, D)
     dd = E.T @ y
     ycon = float(np.sum((y - E @ dd) ** 2))
@@ -610,6 +759,7 @@ def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, b
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, unit="step", desc=f"chain {'SGD' if sgd else 'GD'} D={D}")
     t0 = 0
+    kernel_seconds = 0.0
     try:
         while div_at < 0:
             n = min(chunk, steps - t0)
@@ -622,11 +772,14 @@ def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, b
                     starts = np.zeros(n + 1, np.int64)
                     starts[1:] = np.cumsum([len(b) for b in sel])
                     idx = np.concatenate(sel) if sel else np.zeros(0, np.int64)
+                tk = time.perf_counter()
                 pos, div_at = sgd_chunk(z, vs, Xp, yv, idx, starts, eta_f, t0, n, thr2, sig64, dd64, float(N),
                                         ycon, uperp2, DENSE_MAX, rec_steps, rec, pos)
             else:
+                tk = time.perf_counter()
                 pos, div_at = gd_chunk(z, vs, sig_t, dd_t, c, t0, n, thr2, sig64, dd64, float(N), ycon, uperp2,
                                        DENSE_MAX, rec_steps, rec, pos)
+            kernel_seconds += time.perf_counter() - tk
             if bar is not None:
                 bar.update(n if div_at < 0 else div_at - t0)
             t0 += n
@@ -635,6 +788,7 @@ def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, b
     finally:
         if bar is not None:
             bar.close()
+    config["kernel_seconds"] = kernel_seconds
     rec = rec[:pos]
     records = {"loss": rec[:, 0].copy(), "sharpness": rec[:, 1].copy(), "ntk": rec[:, 2].copy(),
                "C": rec[:, 3:3 + k].copy(), "u_norm": rec[:, 3 + k].copy(), "v": rec[:, 4 + k:4 + 2 * k].copy(),
@@ -674,8 +828,10 @@ def chain_observables(X, y, u, v, method: str = "auto") -> dict:
 def arrow_top_eigenvalue(delta, B, Cm, method: str = "secular") -> float:
     """Largest eigenvalue of the symmetric arrowhead matrix [[diag δ, B], [Bᵀ, Cm]] (δ (r,),
     B (r, k), Cm (k, k) symmetric) by the secular-equation root finder or a dense solver."""
-    delta = np.ascontiguousarray(delta, dtype=np.float64)
-    B = np.ascontiguousarray(B, dtype=np.float64).reshape(delta.size, -1)
+    delta = np.asarray(delta, dtype=np.float64).reshape(-1)
+    order = np.argsort(-delta, kind="stable")
+    B = np.ascontiguousarray(np.asarray(B, dtype=np.float64).reshape(delta.size, -1)[order])
+    delta = np.ascontiguousarray(delta[order])
     Cm = np.ascontiguousarray(Cm, dtype=np.float64)
     return float(_arrow_top(delta, B, Cm, 0 if method == "secular" else 1 << 30))
 
