@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -298,7 +299,9 @@ def _csv_rows(path: Path):
         except ValueError:
             header = 1
     try:
-        arr = np.loadtxt(path, delimiter=",", skiprows=header, ndmin=2, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)       # "input contained no data": N = 0 below
+            arr = np.loadtxt(path, delimiter=",", skiprows=header, ndmin=2, dtype=np.float64)
     except ValueError as exc:
         raise DataError(f"could not read {path} as comma-separated numbers ({exc})") from None
     return arr
