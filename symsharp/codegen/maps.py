@@ -27,6 +27,24 @@ def gd_kernel(model, dtype: str = "float64", observables: dict | None = None, na
                        name=name or f"gd_{model.name}", form=form)
 
 
+def sgd_kernel(model, batch, dtype: str = "float64", name: str | None = None) -> CompiledMap:
+    """Kernel of one SGD step of ``model`` on the minibatch ``batch`` (example indices; repeats
+    allowed), from :func:`symsharp.symbolic.calculus.sgd_map`.  Same layout as :func:`gd_kernel`;
+    observables: the full-data ``loss`` and the minibatch loss ``batch_loss``."""
+    from ..symbolic.calculus import sgd_map
+
+    batch = [int(b) for b in batch]
+    step = sgd_map(model, batch)
+    state = list(model.params)
+    obs = {"loss": model.loss, "batch_loss": model.minibatch(batch).loss}
+    free = set().union(*[sp.sympify(e).free_symbols for e in list(step.values()) + list(obs.values())])
+    rates = [r for r in model.rates() if r in free]
+    rest = sorted(free - set(state) - set(rates), key=lambda s: s.name)
+    tag = "_".join(str(b) for b in batch)
+    return compile_map(step, state, rates + rest, dtype=dtype, observables=obs,
+                       name=name or f"sgd_{model.name}_b{tag}"[:60])
+
+
 def _uv_function_space_kwargs(width, input_dim, alpha):
     from ..models import uv_model
     from ..symbolic.reduction import reduce_map

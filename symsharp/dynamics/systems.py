@@ -231,7 +231,7 @@ def custom_system(f: str | None = None, loss: str | None = None, params=None, in
     from ..models import custom_model
 
     model = custom_model(f=f, loss=loss, params=params, inputs=inputs, data=data)
-    kern = gd_kernel(model, dtype=dtype, observables=_hessian_observables(model))
+    kern = gd_kernel(model, dtype=dtype, observables=_custom_observables(model))
     extra = [p for p in kern.params if p != "eta"]
     if extra:
         raise DynamicsError(f"the custom loss has free constants {extra}; give them numbers with the data "
@@ -254,18 +254,27 @@ def custom_system(f: str | None = None, loss: str | None = None, params=None, in
                   observables=tuple(kern.state) + tuple(kern.observables), default_observable=default_obs)
 
 
-def _hessian_observables(model) -> dict:
-    """Exact sharpness as an observable when the Hessian is 1×1 or 2×2 (closed-form top eigenvalue)."""
+def _custom_observables(model, max_invariant_params: int = 6) -> dict:
+    """Observables of a custom model's runs: the exact sharpness when the Hessian is 1×1 or 2×2
+    (closed-form top eigenvalue), the parameter norm, and the quadratic conserved quantities of
+    gradient flow found by :func:`symsharp.symbolic.invariants.model_invariants` (for up to
+    ``max_invariant_params`` parameters)."""
     import sympy as sp
 
     from ..symbolic.calculus import hessian
+    from ..symbolic.invariants import model_invariants
 
+    obs = {}
     H = hessian(model)
     if H.shape == (1, 1):
-        return {"sharpness": H[0, 0]}
-    if H.shape == (2, 2):
-        return {"sharpness": (H[0, 0] + H[1, 1]) / 2 + sp.sqrt((H[0, 0] - H[1, 1]) ** 2 / 4 + H[0, 1] ** 2)}
-    return {}
+        obs["sharpness"] = H[0, 0]
+    elif H.shape == (2, 2):
+        obs["sharpness"] = (H[0, 0] + H[1, 1]) / 2 + sp.sqrt((H[0, 0] - H[1, 1]) ** 2 / 4 + H[0, 1] ** 2)
+    obs["param_norm"] = sp.sqrt(sum(p ** 2 for p in model.params))
+    if len(model.params) <= max_invariant_params:
+        for i, inv in enumerate(model_invariants(model, degree=2), 1):
+            obs[f"invariant_{i}"] = inv
+    return obs
 
 
 SYSTEMS = ("uv", "chain", "custom")
