@@ -512,3 +512,79 @@ def route_markdown(flips: int = 10, dps: int = 30) -> str:
              "every flip), UV-eos-period3 (exact Sturm counts), UV-eos-attracts (transverse Lyapunov exponent), "
              "UV-divergence-boundary.\n")
     return "\n".join(L)
+
+
+# -------------------------------------------------------------------------------------- figures
+def route_figure_data(config=None, n_eta: int = 600, n_lam: int = 120, keep: int = 200) -> dict:
+    """Data of the three route figures (plain arrays): the orbit diagram of the loss-Hessian
+    sharpness and of ηλ over η with the 2/η line, the Lyapunov curves, and the (η, ηλ₀) phase
+    diagram at f₀ = 0 with the exact lines (η_c, chaos onset, crisis, divergence 4 − (η/η_c)²)."""
+    cfg = dict(DEFAULT_CONFIG if config is None else config)
+    r = route_to_chaos(**cfg, flips=8)
+    ec = r["eta_c"]
+    etas = ec * np.linspace(0.6, 1.995, n_eta)
+    od, orbit = orbit_diagram_data(etas, cfg, keep=keep)
+    od_l, orbit_l = orbit_diagram_data(etas, cfg, keep=keep, observable="lam")
+    ly = lyapunov_curve(etas, cfg)
+    pd = phase_diagram(ec * np.linspace(0.05, 2.2, n_lam), np.linspace(0.02, 4.5, n_lam) + 1e-3, cfg)
+    marks = {"eta_c": ec, "chaos_onset": r["chaos_onset"], "period3_window": r["period3_window"],
+             "bounded_orbits_lost": r["bounded_orbits_lost"], "period_doubling": r["period_doubling"][:4]}
+    return {"config": cfg, "marks": marks, "orbit": orbit, "orbit_ntk_times_eta": orbit_l["values"] * etas[:, None],
+            "lyapunov": ly, "phase": pd}
+
+
+def draw_route_figures(data: dict, directory) -> list:
+    """Draw ``route_figure_data`` into ``directory`` (uv_route_orbit.png, uv_route_lyapunov.png,
+    uv_route_phase.png).  Meant to move into ``symsharp.plots``; uses its save_figure/colours."""
+    from pathlib import Path
+
+    from ..plots.dynamics import REGIME_COLOURS, plt, save_figure
+    from matplotlib.colors import ListedColormap, BoundaryNorm
+    from matplotlib.patches import Patch
+    from ..dynamics.orbits import REGIMES
+
+    d = Path(directory)
+    out = []
+    m = data["marks"]
+    o = data["orbit"]
+    eta = o["eta"]
+    fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    x = np.repeat(eta[:, None], o["values"].shape[1], 1)
+    axes[0].plot(x.ravel(), o["values"].ravel(), ",", color="k", alpha=0.5)
+    axes[0].plot(eta, o["two_over_eta"], "r-", lw=1, label="2/η")
+    axes[0].set_ylabel("sharpness S (loss Hessian)")
+    axes[0].legend(loc="upper right")
+    axes[1].plot(x.ravel(), data["orbit_ntk_times_eta"].ravel(), ",", color="k", alpha=0.5)
+    axes[1].axhline(2, color="r", lw=1, label="ηλ = 2")
+    axes[1].set_ylabel("ηλ (NTK × η)")
+    axes[1].set_xlabel("learning rate η")
+    for ax in axes:
+        for key, ls in (("eta_c", "--"), ("chaos_onset", ":"), ("period3_window", "-."), ("bounded_orbits_lost", "--")):
+            ax.axvline(m[key], color="grey", ls=ls, lw=0.8)
+    axes[0].set_title("UV model: EoS route to chaos (lines: η_c, chaos onset, period 3, crisis)")
+    out.append(save_figure(fig, d / "uv_route_orbit.png"))
+    ly = data["lyapunov"]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(ly["eta"], ly["lyapunov_2d"], "k-", lw=0.8, label="GD map of (f, λ)")
+    ax.plot(ly["eta"], ly["lyapunov_eos"], "b-", lw=0.6, alpha=0.6, label="EoS map")
+    ax.plot(ly["eta"], ly["transverse"], "g-", lw=0.8, label="transverse (manifold)")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_ylim(-2, 1.5)
+    ax.set_xlabel("learning rate η")
+    ax.set_ylabel("Lyapunov exponent")
+    ax.legend(loc="lower left", fontsize=8)
+    out.append(save_figure(fig, d / "uv_route_lyapunov.png"))
+    pd = data["phase"]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    cmap = ListedColormap([REGIME_COLOURS[n] for n in REGIMES])
+    norm = BoundaryNorm(np.arange(len(REGIMES) + 1) - 0.5, len(REGIMES))
+    ax.pcolormesh(pd["eta"], pd["eta_lambda0"], pd["regime"].T, cmap=cmap, norm=norm, shading="auto")
+    ax.plot(pd["eta"], pd["divergence_line"], "k--", lw=1, label="ηλ₀ = 4 − (η/η_c)²")
+    ax.axvline(m["eta_c"], color="k", lw=0.8)
+    ax.axvline(m["bounded_orbits_lost"], color="k", lw=0.8)
+    ax.set_ylim(pd["eta_lambda0"][0], pd["eta_lambda0"][-1])
+    ax.set_xlabel("learning rate η")
+    ax.set_ylabel("ηλ₀ (f₀ = 0)")
+    ax.legend(handles=[Patch(color=REGIME_COLOURS[n], label=n) for n in REGIMES], fontsize=8, loc="upper right")
+    out.append(save_figure(fig, d / "uv_route_phase.png"))
+    return out
