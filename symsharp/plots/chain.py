@@ -10,6 +10,7 @@ Every figure shows the loss-Hessian sharpness (not the NTK) unless labelled othe
 from __future__ import annotations
 
 import json
+import warnings
 
 import matplotlib
 
@@ -48,7 +49,8 @@ def plot_sharpness_vs(ds, path):
         ax.plot(x, S[:, j], "o", color="C0", alpha=0.35, ms=4, label="final sharpness (each seed)" if j == 0 else None)
     ax.errorbar(x, np.nanmean(S, 1), yerr=np.nanstd(S, 1), color="C0", lw=2, capsize=3, label="final sharpness (mean ± std)")
     conv = ds["converged"].values.astype(bool)
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # values with no converged run give NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
         Sst = np.nanmean(np.where(conv, ds["S_star"].values, np.nan), 1)
     ax.plot(x, Sst, "x", color="k", ms=7, label="S*(C_final): exact formula at final imbalance (converged runs)")
     ax.plot(x, ds["S_hat"].values, "s--", color="C3", ms=4, label="Ŝ_D = σ₁²/N · Q^{(D−1)/D}")
