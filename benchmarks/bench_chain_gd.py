@@ -34,7 +34,7 @@ import time
 import numba
 import numpy as np
 
-from symsharp.data import data_summary, make_dataset
+from symsharp.data import data_summary, make_dataset, svd_coordinates
 from symsharp.dynamics.chain import (chain_gd_numpy, chain_observables, chain_sgd_numpy, init_chain, run_chain, sgd_batches)
 
 
@@ -68,9 +68,11 @@ def main(argv=None):
     N, d, D, B = ns.samples, ns.dim, ns.depth, ns.batch
     data = make_dataset("image", samples=N, dim=d, seed=0)
     X, y = data.X, data.y
-    summ = data_summary(X, y, D)
+    summ = data_summary(X, y, D)          # (its own SVD; not timed)
+    # one-time SVD, shared by every run below (run_chain(..., svd=...))
+    t_svd, svd = best_time(lambda: svd_coordinates(X), 1)
     u0, v0 = init_chain(d, D, init_scale=1.0, seed=0)
-    S0 = chain_observables(X, y, u0, v0)["sharpness"]
+    S0 = chain_observables(X, y, u0, v0, svd=svd)["sharpness"]
     eta = ns.eta_frac / max(summ["S_hat"], S0)
     print(f"chain model GD/SGD: N = {N}, d = {d}, D = {D}, rank {summ['rank']}, Q = {summ['Q']:.4g}, "
           f"S_hat = {summ['S_hat']:.4g}, initial sharpness {S0:.4g}, eta = {eta:.4g}, float64")
@@ -81,9 +83,6 @@ def main(argv=None):
     run_chain(X[:4, :3], y[:4], D, 0.01, 2)
     run_chain(X[:4, :3], y[:4], D, 0.01, 2, batch=2)
 
-    # SVD (one-time)
-    t_svd, _ = best_time(lambda: np.linalg.svd(X, full_matrices=False), 1)
-
     # (a) NumPy GD in raw coordinates
     t_np, _ = best_time(lambda: chain_gd_numpy(X, y, u0, v0, eta, ns.numpy_steps), ns.repeats)
     rate_np = ns.numpy_steps / t_np
@@ -91,7 +90,7 @@ def main(argv=None):
     # (b) kernel GD: time inside the compiled kernel (run_chain reports it; SVD and set-up excluded;
     # the two records at the start and the end are included)
     def kern(n):
-        run = run_chain(X, y, D, eta, n, record_every=max(n, 1), u0=u0, v0=v0)
+        run = run_chain(X, y, D, eta, n, record_every=max(n, 1), u0=u0, v0=v0, svd=svd)
         if run.diverged:
             raise SystemExit(f"the GD run diverged at step {run.diverged_at}; lower --eta-frac")
         return run.config["kernel_seconds"]
@@ -100,7 +99,7 @@ def main(argv=None):
     # agreement
     K = ns.check_steps
     u_np, v_np, loss_np = chain_gd_numpy(X, y, u0, v0, eta, K)
-    run = run_chain(X, y, D, eta, K, record_every=1, u0=u0, v0=v0)
+    run = run_chain(X, y, D, eta, K, record_every=1, u0=u0, v0=v0, svd=svd)
     rel_loss = float(np.max(np.abs(run.records["loss"] - loss_np) / np.abs(loss_np)))
     rel_u = float(np.linalg.norm(run.final_u - u_np) / np.linalg.norm(u_np))
     rel_v = float(np.max(np.abs(run.final_v - v_np) / np.abs(v_np)))
@@ -124,13 +123,13 @@ def main(argv=None):
     rate_sgd_np = len(batches) / t_sgd_np
 
     def ksgd(n):
-        run = run_chain(X, y, D, eta, n, record_every=max(n, 1), batch=B, u0=u0, v0=v0, seed=0)
+        run = run_chain(X, y, D, eta, n, record_every=max(n, 1), batch=B, u0=u0, v0=v0, seed=0, svd=svd)
         if run.diverged:
             raise SystemExit(f"the SGD run diverged at step {run.diverged_at}; lower --eta-frac")
         return run.config["kernel_seconds"]
     rate_sgd_k = ns.sgd_steps / min(ksgd(ns.sgd_steps) for _ in range(ns.repeats))
     u_s, v_s, loss_s = chain_sgd_numpy(X, y, u0, v0, eta, batches[:K])
-    run_s = run_chain(X, y, D, eta, K, record_every=1, batch=B, u0=u0, v0=v0, seed=0)
+    run_s = run_chain(X, y, D, eta, K, record_every=1, batch=B, u0=u0, v0=v0, seed=0, svd=svd)
     rel_sgd = float(np.max(np.abs(run_s.records["loss"] - loss_s) / np.abs(loss_s)))
 
     print(f"\none-time SVD of X ({N}×{d}): {t_svd:.3f} s;  one record (loss, exact sharpness, NTK, C, …): "

@@ -309,3 +309,14 @@ def test_chain_svd_model_compiles_the_same_gd_map():
     np.testing.assert_allclose(k.observe(tr.x, [eta])["loss"][0], run.records["loss"][-1], rtol=1e-10)
     with pytest.raises(DynamicsError, match="max_rank"):
         chain_svd_model(*_data(20, 12, 0), 2)
+
+
+def test_precomputed_svd_gives_the_same_run():
+    X, y = _data(9, 5, 4)
+    svd = svd_coordinates(X)
+    a = run_chain(X, y, 3, 0.05, 20, seed=1)
+    b = run_chain(X, y, 3, 0.05, 20, seed=1, svd=svd)
+    np.testing.assert_array_equal(a.records["loss"], b.records["loss"])
+    assert chain_observables(X, y, a.final_u, a.final_v, svd=svd)["loss"] == pytest.approx(a.records["loss"][-1])
+    with pytest.raises(DynamicsError, match="svd must be"):
+        run_chain(X, y, 3, 0.05, 20, svd=svd_coordinates(X.T))

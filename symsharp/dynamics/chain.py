@@ -652,6 +652,21 @@ def _vec_arg(a, n, name):
     return arr.copy()
 
 
+def _svd_arg(X, svd):
+    if svd is None:
+        return svd_coordinates(X)
+    try:
+        E, s, W = (np.asarray(a, dtype=np.float64) for a in svd)
+    except (TypeError, ValueError):
+        raise DynamicsError("svd must be the tuple (E, s, W) returned by symsharp.data.svd_coordinates(X)") from None
+    N, d = X.shape
+    r = s.shape[0] if s.ndim == 1 else -1
+    if s.ndim != 1 or E.shape != (N, r) or W.shape != (d, r):
+        raise DynamicsError(f"svd must be (E (N, r), s (r,), W (d, r)) for X of shape {X.shape}, got shapes "
+                            f"{E.shape}, {s.shape}, {W.shape}")
+    return E, s, W
+
+
 def init_chain(d: int, depth: int, init_scale: float = 0.1, seed: int = 0):
     """The default initial state: u ~ N(0, init_scale²/d · I_d) (so ‖u‖ ≈ init_scale) and
     v_i ~ N(0, init_scale²) iid, drawn from ``numpy.random.default_rng(seed)`` (u first)."""
@@ -668,7 +683,7 @@ def _versions():
 def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, batch: int | None = None,
               replacement: bool = False, seed: int = 0, init_scale: float = 0.1, u0=None, v0=None,
               threshold: float = 1e6, dtype: str = "float64", progress: bool = False, drop_last: bool = False,
-              batches=None) -> ChainRun:
+              batches=None, svd=None) -> ChainRun:
     """Train the depth-D chain model on (X, y) with GD (``batch=None``) or minibatch SGD.
 
     Runs in SVD coordinates (see the module docstring); the result is the same as plain GD/SGD in
@@ -680,7 +695,8 @@ def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, b
     steps and at the last step.  The run stops when ‖(Π_W u, v)‖ exceeds ``threshold`` or is not
     finite (checked after every step).  ``dtype`` ("float64" or "float32") is the arithmetic of
     the steps; η/N (η/|B|) is rounded to it once.  ``progress`` shows a tqdm bar, updated in
-    about 100 chunks."""
+    about 100 chunks.  ``svd``: the result ``(E, s, W)`` of :func:`symsharp.data.svd_coordinates`
+    for this X, to skip the SVD when many runs share the data (not checked beyond shapes)."""
     t_start = time.perf_counter()
     D = _int_arg(depth, "depth", 2)
     eta_f = _pos_float(eta, "eta (learning rate)")
@@ -711,7 +727,7 @@ def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, b
     v = _vec_arg(v0, D - 1, "v0") if v0 is not None else vd
 
     t_svd = time.perf_counter()
-    E, sig, W = svd_coordinates(X)
+    E, sig, W = _svd_arg(X, svd)
     svd_seconds = time.perf_counter() - t_svd
     if sig.size == 0:
         raise DynamicsError("X has rank 0 (all entries zero); the chain model needs data with rank >= 1")
@@ -799,7 +815,7 @@ def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, b
                     seconds=time.perf_counter() - t_start)
 
 
-def chain_observables(X, y, u, v, method: str = "auto") -> dict:
+def chain_observables(X, y, u, v, method: str = "auto", svd=None) -> dict:
     """The recorded observables of one state (u, v), computed as in :func:`run_chain`:
     {loss, sharpness, ntk, C, u_norm, v, prod_v}.  ``method``: "auto", "dense" (dense
     eigensolver on the reduced matrices) or "secular" (the arrowhead root finder)."""
@@ -813,7 +829,7 @@ def chain_observables(X, y, u, v, method: str = "auto") -> dict:
     dense_max = {"auto": DENSE_MAX, "dense": 1 << 30, "secular": 0}.get(method)
     if dense_max is None:
         raise DynamicsError(f"method must be 'auto', 'dense' or 'secular', got {method!r}")
-    E, sig, W = svd_coordinates(X)
+    E, sig, W = _svd_arg(X, svd)
     dd = E.T @ y
     ycon = float(np.sum((y - E @ dd) ** 2))
     z = W.T @ u
