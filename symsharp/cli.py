@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("write-derivations", help="regenerate the Markdown files in derivations/")
     w.add_argument("--dir", default="derivations")
     w.add_argument("--check", action="store_true", help="exit 1 if a committed file differs from the generated one")
+    w.add_argument("--no-figures", action="store_true", help="write only the Markdown, not derivations/figures/")
     return p
 
 
@@ -223,12 +224,30 @@ def derivation_documents() -> dict:
     docs["chain_depth3.md"] = chain_markdown(derive_chain(3, 2, 2))
     from .symbolic.chain_gf import chain_gf_markdown, derive_chain_gf
 
-    docs["chain_gf.md"] = chain_gf_markdown(derive_chain_gf((2, 3, 4), 2))
+    from .analysis.chain_experiments import experiments_markdown
+
+    docs["chain_gf.md"] = chain_gf_markdown(derive_chain_gf((2, 3, 4), 2)) + "\n\n" + experiments_markdown()
     docs["custom_example.md"] = report.custom_markdown(derive_custom(custom_model(f="w1*w2*x", data={"x": [1, 2], "y": [1, 3]})))
     from .analysis.uv_route import route_markdown
 
-    docs["uv_route.md"] = route_markdown()
+    docs["uv.md"] += "\n\n" + route_markdown()
     return docs
+
+
+FIGURE_DIR = "figures"
+"""Sub-folder of ``derivations/`` with the figures the documents show (drawn by write-derivations)."""
+
+
+def derivation_figures(directory: str) -> list:
+    """Draw the figures referenced by the derivations into ``directory``."""
+    from .analysis.uv_route import route_figure_data
+    from .plots.uv_route import plot_route_figures
+
+    os.makedirs(directory, exist_ok=True)
+    out = [str(p) for p in plot_route_figures(route_figure_data(), directory)]
+    from .analysis.chain_experiments import draw_experiment_figures
+
+    return out + [str(p) for p in draw_experiment_figures(directory)]
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -257,6 +276,9 @@ def _write_derivations(args) -> int:
         else:
             write_text_atomic(path, text)
             print(f"wrote {path}")
+    if not args.check and not getattr(args, "no_figures", False):
+        for f in derivation_figures(os.path.join(args.dir, FIGURE_DIR)):
+            print(f"wrote {f}")
     if args.check and stale:
         print("stale derivations: " + ", ".join(stale) + " (run: symsharp write-derivations)")
         return 1
@@ -272,9 +294,10 @@ def _numeric_errors() -> tuple:
 
     errs = [CodegenError, DynamicsError, ResultError, FigureError]
     try:
+        from .analysis.chain_experiments import ExperimentError
         from .analysis.uv_route import RouteError
 
-        errs.append(RouteError)
+        errs += [RouteError, ExperimentError]
     except ImportError:
         pass
     try:
@@ -319,7 +342,7 @@ def main(argv=None) -> int:
             return _verify(args)
         if args.command == "write-derivations":
             return _write_derivations(args)
-        if args.command in ("run", "orbit", "phase", "lyapunov", "plot", "figures", "route-to-chaos"):
+        if args.command in ("run", "orbit", "phase", "lyapunov", "plot", "figures", "route-to-chaos", "experiment"):
             from .cli_dynamics import dynamics_command
 
             return dynamics_command(args)

@@ -56,6 +56,13 @@ def _encodable(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
+def _public_mode(path) -> None:
+    """mkstemp creates 0600 files; give the result the usual permissions (0666 minus the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def save_result(ds: xr.Dataset, path) -> Path:
     """Save a result atomically as netCDF; returns the path."""
     p = check_output_path(path)
@@ -66,6 +73,7 @@ def save_result(ds: xr.Dataset, path) -> Path:
     os.close(fd)
     try:
         enc.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
+        _public_mode(tmp)
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

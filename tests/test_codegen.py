@@ -119,7 +119,10 @@ def test_uv_step_jacobian_observables_match_lambdify(uv_reduced, uv64, pts):
     obs = uv64.observe(x, p)
     assert np.allclose(obs["loss"], 0.5 * (x[:, 0] - p[:, 2]) ** 2, rtol=4 * eps, atol=0)
     assert np.array_equal(obs["residual"], x[:, 0] - p[:, 2])
-    assert set(obs) == {"loss", "residual", "sharpness"}
+    assert set(obs) == {"loss", "residual", "sharpness", "invariant"}
+    # the GF invariant of the reduced map (derived): constant along the reduced gradient-flow field
+    inv = obs["invariant"]
+    assert np.allclose(np.abs(inv), np.abs(x[:, 1] ** 2 - 4 * p[:, 1] * x[:, 0] ** 2), rtol=1e-12, atol=1e-12)
 
 
 def test_float32_kernel_computes_in_float32(uv_reduced, uv32, uv64):

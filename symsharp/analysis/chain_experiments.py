@@ -350,3 +350,42 @@ def summary_table(ds: xr.Dataset) -> list:
                      "S_gf_small": float(ds.S_gf_small[sl]), "two_over_eta": float(ds.two_over_eta[sl]),
                      "Q": float(ds.Q[sl]), "converged": int(ds.converged[sl].sum()), "diverged": int(ds.diverged[sl].sum())})
     return rows
+
+
+EXPERIMENT_FIGURES = (
+    ("chain_sharpness_vs_depth", "depth", "symsharp experiment chain-sharpness --vs depth"),
+    ("chain_sharpness_vs_N", "N", "symsharp experiment chain-sharpness --vs N"),
+    ("chain_sharpness_vs_eta", "eta", "symsharp experiment chain-sharpness --vs eta"),
+    ("chain_sharpness_vs_batch", "batch", "symsharp experiment chain-sharpness --vs batch"),
+    ("chain_eos", None, "symsharp experiment chain-eos"),
+)
+"""(figure stem, swept quantity or None for the EoS run, the command that reproduces it)."""
+
+
+def experiments_markdown() -> str:
+    """The experiments section of ``derivations/chain_gf.md``: what each figure shows and the command
+    that reproduces it (the figures themselves are drawn by ``symsharp write-derivations``)."""
+    L = ["## Experiments (compiled runs)\n",
+         "Each figure is drawn by `symsharp write-derivations` with the default settings of the command next to "
+         "it (add `--plot FILE.png --out FILE.nc --json` to reproduce it and get the numbers). Final sharpness is "
+         "the exact top eigenvalue of the loss Hessian at the end of each run; overlays: $S^*(C_{final})$ (the "
+         "sharpness of the minimum with the run's final imbalances), the GF limit from the same start, the "
+         "small-start GF limit, $\\hat S_D$ and the Y3/Y4 bounds.\n"]
+    for stem, kind, cmd in EXPERIMENT_FIGURES:
+        what = f"final sharpness against {kind}" if kind else "a GD run that reaches the edge of stability (sharpness at 2/η while C grows)"
+        L.append(f"- {what}: `{cmd}`\n\n  ![{what}](figures/{stem}.png)\n")
+    return "\n".join(L)
+
+
+def draw_experiment_figures(directory, progress: bool | None = None) -> list:
+    """Run every experiment of :data:`EXPERIMENT_FIGURES` with its defaults and draw it into ``directory``."""
+    from pathlib import Path
+
+    from ..plots.chain import plot_chain_result
+
+    out = []
+    for stem, kind, _ in EXPERIMENT_FIGURES:
+        with np.errstate(all="ignore"):
+            ds = eos_run(progress=progress) if kind is None else sharpness_vs(kind, progress=progress)
+        out.append(plot_chain_result(ds, Path(directory) / f"{stem}.png"))
+    return out

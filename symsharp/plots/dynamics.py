@@ -15,6 +15,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from ..dynamics.orbits import REGIMES  # noqa: E402
+from ..io import _public_mode  # noqa: E402
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 REGIME_COLOURS = {"converged": "#4daf4a", "catapult": "#a6d854", "periodic": "#377eb8", "chaotic": "#e41a1c",
@@ -50,6 +51,7 @@ def save_figure(fig, path) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, bbox_inches="tight")
+        _public_mode(tmp)
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):
@@ -259,7 +261,12 @@ PLOTTERS = {"run": plot_trajectory, "orbit": plot_orbit, "phase": plot_phase, "l
 
 def plot_result(ds, path):
     """Draw the figure that fits a saved result's kind (run, orbit, phase, lyapunov)."""
-    kind = _meta(ds).get("kind")
+    meta = _meta(ds)
+    if meta.get("experiment"):
+        from .chain import plot_chain_result
+
+        return plot_chain_result(ds, path)
+    kind = meta.get("kind")
     if kind not in PLOTTERS:
         raise FigureError(f"no figure for results of kind {kind!r}; known kinds: {', '.join(PLOTTERS)}")
     return PLOTTERS[kind](ds, path)
