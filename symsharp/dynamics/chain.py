@@ -664,6 +664,9 @@ def _svd_arg(X, svd):
     if s.ndim != 1 or E.shape != (N, r) or W.shape != (d, r):
         raise DynamicsError(f"svd must be (E (N, r), s (r,), W (d, r)) for X of shape {X.shape}, got shapes "
                             f"{E.shape}, {s.shape}, {W.shape}")
+    if r and not (np.all(s > 0) and np.all(np.diff(s) <= 0)):
+        raise DynamicsError("svd singular values must be positive and in decreasing order, as returned by "
+                            "symsharp.data.svd_coordinates(X)")
     return E, s, W
 
 
