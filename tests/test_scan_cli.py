@@ -305,3 +305,43 @@ def test_chain_nan_data_file_is_one_line(capsys, tmp_path):
     np.savez(f, X=X, y=np.ones(5))
     msg = cli_error(capsys, "run", "chain", "--data-file", str(f))
     assert "NaN" in msg or "nan" in msg
+
+
+# ------------------------------------------------------------------------------ route to chaos, experiments, figures
+def test_route_to_chaos_cli_contract_and_bracketing(capsys):
+    import sympy as sp
+
+    out = cli_json(capsys, "route-to-chaos", "uv", "--width", "100", "--flips", "6")
+    for key in ("eta_c", "eta_c_formula", "period_doubling", "chaos_onset", "feigenbaum_delta", "period3_window",
+                "bounded_orbits_lost", "eos_two_cycle"):
+        assert key in out
+    n, xn, y, al = sp.symbols("n x_norm y alpha", positive=True)
+    f = sp.sympify(out["eta_c_formula"], locals={"n": n, "x_norm": xn, "y": y, "alpha": al})
+    assert float(f.subs({n: 100, xn: 1, y: 1, al: 1})) == pytest.approx(out["eta_c"], rel=1e-12)
+    flips = out["period_doubling"]
+    assert len(flips) >= 6 and all(a < b for a, b in zip(flips, flips[1:])) and flips[-1] < out["chaos_onset"]
+    assert out["eos_two_cycle"]["stable_from"] == pytest.approx(flips[0])
+    assert out["eos_two_cycle"]["stable_to"] == pytest.approx(flips[1])
+    assert abs(out["feigenbaum_delta"] - 4.669201609) < 0.01
+    assert out["chaos_onset"] < out["period3_window"] < out["bounded_orbits_lost"]
+    # independent: the compiled (f, λ) map's orbit diagram, started off the manifold, has period 2
+    # just below the second flip and period 4 just above, and period 4 / 8 around the third
+    e2, e3 = flips[1], flips[2]
+    orb = cli_json(capsys, "orbit", "uv", "--eta", f"{e2 * 0.995},{e2 * 1.005},{e3 * 0.999},{e3 * 1.001}",
+                   "--f0", "0", "--lam0", "0.1", "--transient", "200000", "--keep", "512", "--max-period", "16")
+    assert orb["period"] == [2, 4, 4, 8]
+
+
+def test_experiment_cli(capsys, tmp_path):
+    out = cli_json(capsys, "experiment", "chain-sharpness", "--vs", "depth", "--values", "2,3", "--seeds", "0",
+                   "--steps", "4000", "--out", str(tmp_path / "e.nc"), "--plot", str(tmp_path / "e.png"))
+    assert [r["depth"] for r in out] == [2.0, 3.0]
+    for r in out:
+        assert r["converged"] == 1
+        # the converged run's sharpness is that of the minimum with its final imbalances
+        assert r["sharpness_mean"] == pytest.approx(r["S_star_mean"], rel=1e-8)
+    assert (tmp_path / "e.png").stat().st_size > 5_000
+    assert main(["plot", str(tmp_path / "e.nc"), "--out", str(tmp_path / "again.png")]) == 0
+    capsys.readouterr()
+    assert "not an option of chain-eos" in cli_error(capsys, "experiment", "chain-eos", "--depth", "3")
+    assert "entries must be numbers" in cli_error(capsys, "experiment", "chain-sharpness", "--values", "2,x")
