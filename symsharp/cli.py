@@ -287,7 +287,7 @@ def _write_derivations(args) -> int:
 
 def _numeric_errors() -> tuple:
     """Exception types that mean a user mistake in the numeric layers (one line, exit 2)."""
-    from .codegen.printer import CodegenError
+    from .codegen.common import CodegenError
     from .dynamics.orbits import DynamicsError
     from .io import ResultError
     from .plots.dynamics import FigureError
@@ -328,10 +328,15 @@ def _join_negative_values(argv: list) -> list:
     return out
 
 
-def main(argv=None) -> int:
+def _user_errors() -> tuple:
+    """Every exception type that reports a user mistake (imported only when something failed)."""
     from .claims.registry import ClaimError
     from .models.base import ModelError
 
+    return (UsageError, ModelError, ClaimError) + _numeric_errors()
+
+
+def main(argv=None) -> int:
     argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     try:
@@ -346,7 +351,7 @@ def main(argv=None) -> int:
             from .cli_dynamics import dynamics_command
 
             return dynamics_command(args)
-    except (UsageError, ModelError, ClaimError) + _numeric_errors() as exc:
+    except _user_errors() as exc:
         sys.stderr.write(f"symsharp: error: {str(exc).splitlines()[0]}\n")
         return 2
     return 0

@@ -5,12 +5,19 @@ batched iterator (time outer, batch inner, tiles over the cores), the tangent ma
 observables.  Kernel modules live in ``$SYMSHARP_CACHE`` (default ``~/.cache/symsharp/kernels``).
 """
 from .cache import cache_dir
-from .generate import GENERATOR_VERSION
+from .common import GENERATOR_VERSION, CodegenError
 from .kernel import (DEFAULT_CHECK_EVERY, DEFAULT_THRESHOLD, CompiledMap, Trajectories, cached_map,
                      compile_map, load_kernel)
-from .maps import gd_kernel, uv_function_space_kernel
-from .printer import CodegenError, KernelPrinter
+from .maps import gd_kernel, sgd_kernel, uv_function_space_kernel
+
+
+def __getattr__(name):  # the SymPy printer is imported on first use only (keeps kernel loading fast)
+    if name == "KernelPrinter":
+        from .printer import KernelPrinter
+
+        return KernelPrinter
+    raise AttributeError(name)
 
 __all__ = ["compile_map", "load_kernel", "cached_map", "CompiledMap", "Trajectories", "CodegenError",
-           "KernelPrinter", "cache_dir", "gd_kernel", "uv_function_space_kernel", "GENERATOR_VERSION",
+           "KernelPrinter", "cache_dir", "gd_kernel", "sgd_kernel", "uv_function_space_kernel", "GENERATOR_VERSION",
            "DEFAULT_THRESHOLD", "DEFAULT_CHECK_EVERY"]

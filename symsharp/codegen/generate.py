@@ -16,7 +16,7 @@ import sympy as sp
 from .printer import CodegenError, KernelPrinter
 
 # Bump whenever the generated source changes; it is part of the cache key.
-GENERATOR_VERSION = 4
+from .common import GENERATOR_VERSION  # noqa: E402
 
 # Tangent-vector norms are clamped below by this value (a Jacobian that annihilates the tangent
 # vector, as on a superstable orbit, contributes log(1e-30) ≈ −69 per step).

@@ -8,17 +8,17 @@ from __future__ import annotations
 import functools
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numba
 import numpy as np
-import sympy as sp
 
 from .cache import atomic_write, cache_dir, content_hash, import_file
-from .generate import GENERATOR_VERSION, build_source
-from .printer import DTYPES, CodegenError
+from .common import DTYPES, GENERATOR_VERSION, CodegenError
 
 DEFAULT_THRESHOLD = 1e8
 DEFAULT_CHECK_EVERY = 16
@@ -57,6 +57,7 @@ class CompiledMap:
     def __init__(self, module, path: Path):
         self.module = module
         self.path = Path(path)
+        self._warmup = None  # a process compiling the tangent kernel (see _spawn_warmup)
         self.name = module.NAME
         self.key = module.KEY
         self.dtype = np.dtype(module.DTYPE)
@@ -210,6 +211,12 @@ class CompiledMap:
         """Iterate states with renormalised tangent vectors.
 
         Returns (x (B, k), v (B, k), Σ_t log‖J v_t‖ (B,) in float64, diverged, diverged_at)."""
+        if self._warmup is not None:  # let the warm-up process finish writing the compiled kernel
+            try:
+                self._warmup.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                pass
+            self._warmup = None
         steps = _nonneg_int(steps, "steps")
         check_every = max(1, _nonneg_int(check_every, "check_every"))
         X, P, lead = self._soa(x0, p)
@@ -244,6 +251,8 @@ def _nonneg_int(value, what) -> int:
 # --------------------------------------------------------------------------------- compile_map
 
 def _as_symbol_list(items, what) -> list:
+    import sympy as sp
+
     out = []
     for s in items:
         s = sp.Symbol(s, real=True) if isinstance(s, str) else s
@@ -258,7 +267,7 @@ def _as_symbol_list(items, what) -> list:
 
 
 def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence | None = None,
-                dtype: str = "float64", observables: Mapping[str, sp.Expr] | None = None,
+                dtype: str = "float64", observables: Mapping[str, "sp.Expr"] | None = None,
                 name: str = "map", monitor: str | None = "auto", form: str = "horner") -> CompiledMap:
     """Compile the map x ↦ F(x; p) given as ``step = {state symbol: next-value expression}``.
 
@@ -271,6 +280,10 @@ def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence |
 
     The kernel module is generated once per content hash and reused from the cache folder by
     every later call and process (Numba's own cache holds the machine code)."""
+    import sympy as sp
+
+    from .generate import build_source
+
     if dtype not in DTYPES:
         raise CodegenError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", name):
@@ -317,10 +330,35 @@ def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence |
                        sp.srepr(tuple(state)), sp.srepr(tuple(params)), sp.srepr(tuple(exprs)),
                        sp.srepr(tuple(observables.items())), monitor)
     path = cache_dir() / f"{_safe_name(name)}_{dtype}_{key[:24]}.py"
-    if not path.exists():
+    fresh = not path.exists()
+    if fresh:
         src = build_source(name, exprs, state, params, observables, monitor, dtype, form, key)
         atomic_write(path, src)
-    return load_kernel(path, expected_key=key)
+    cm = load_kernel(path, expected_key=key)
+    if fresh:
+        cm._warmup = _spawn_warmup(path)
+    return cm
+
+
+def _spawn_warmup(path: Path):
+    """Compile the tangent-map kernel of a freshly generated module in a second process while this
+    one compiles the iterator: both are parallel Numba functions that take seconds to compile,
+    and Numba's on-disk cache hands the result over.  Off when SYMSHARP_NO_WARMUP is set."""
+    if os.environ.get("SYMSHARP_NO_WARMUP"):
+        return None
+    code = "import sys; from symsharp.codegen.kernel import warm_tangent; warm_tangent(sys.argv[1])"
+    try:
+        return subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def warm_tangent(path) -> None:
+    """Compile (and so cache) the tangent-map kernel of a generated module, with the argument types
+    :meth:`CompiledMap.tangent` uses."""
+    cm = load_kernel(path)
+    cm.tangent(np.zeros((1, cm.k)), np.ones((1, cm.m)), steps=1)
 
 
 def load_kernel(path, expected_key: str | None = None) -> CompiledMap:
@@ -341,7 +379,7 @@ def _generator_sources_hash() -> str:
     """Hash of the code generator's own source, so that a changed generator never reuses a
     kernel file written by an older one (in addition to ``GENERATOR_VERSION``)."""
     here = Path(__file__).resolve().parent
-    return content_hash(*[content_hash((here / f).read_bytes()) for f in ("generate.py", "printer.py")])
+    return content_hash(*[content_hash((here / f).read_bytes()) for f in ("generate.py", "printer.py", "common.py")])
 
 
 def _symbolic_sources_hash() -> str:

@@ -1,8 +1,6 @@
 """Recipes: compiled kernels of the maps the toolkit derives (derived once, then cached)."""
 from __future__ import annotations
 
-import sympy as sp
-
 from .kernel import CompiledMap, cached_map, compile_map
 
 
@@ -13,6 +11,8 @@ def gd_kernel(model, dtype: str = "float64", observables: dict | None = None, na
     State: the model parameters in order; parameters: the learning rates, then the remaining
     constants sorted by name.  Observables: ``loss`` plus the model's own observables and
     ``observables``."""
+    import sympy as sp
+
     from ..symbolic.calculus import gd_map
 
     step = gd_map(model)
@@ -31,6 +31,8 @@ def sgd_kernel(model, batch, dtype: str = "float64", name: str | None = None) ->
     """Kernel of one SGD step of ``model`` on the minibatch ``batch`` (example indices; repeats
     allowed), from :func:`symsharp.symbolic.calculus.sgd_map`.  Same layout as :func:`gd_kernel`;
     observables: the full-data ``loss`` and the minibatch loss ``batch_loss``."""
+    import sympy as sp
+
     from ..symbolic.calculus import sgd_map
 
     batch = [int(b) for b in batch]
@@ -46,6 +48,8 @@ def sgd_kernel(model, batch, dtype: str = "float64", name: str | None = None) ->
 
 
 def _uv_function_space_kwargs(width, input_dim, alpha):
+
+    import sympy as sp
     from ..models import uv_model
     from ..symbolic.reduction import reduce_map
     from ..symbolic.invariants import conserved_quantities

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-
-class CodegenError(ValueError):
-    """An expression cannot be turned into a kernel (one clear sentence, shown to the user)."""
+from .common import DTYPES, CodegenError  # noqa: F401  (re-exported)
 
 
 _FUNCS = {
@@ -23,7 +21,6 @@ _FUNCS = {
     "Max": "max", "Min": "min",
 }
 
-DTYPES = ("float64", "float32")
 
 # Integer powers up to this exponent are written as products.
 MAX_PRODUCT_POWER = 8

@@ -1,0 +1,12 @@
+"""Names shared by the code generator and the numeric side, without importing SymPy (so that
+loading a cached kernel stays fast)."""
+from __future__ import annotations
+
+GENERATOR_VERSION = 4
+"""Bump when generated modules change meaning (also keyed by the generator's source hash)."""
+
+DTYPES = ("float64", "float32")
+
+
+class CodegenError(ValueError):
+    """An expression cannot be turned into a kernel (one clear sentence, shown to the user)."""
