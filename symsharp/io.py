@@ -24,14 +24,15 @@ class ResultError(ValueError):
     """A result file that cannot be written or read (one clear sentence)."""
 
 
-def check_output_path(path, suffixes=SUFFIXES) -> Path:
-    """Validate an output path before any work is done: a known suffix and an existing folder."""
+def check_output_path(path, suffixes=SUFFIXES, what: str = "output file", error=ResultError) -> Path:
+    """Validate an output path before any work is done: a known suffix and an existing folder
+    (raises ``error`` with one sentence naming ``what``)."""
     p = Path(path)
     if p.suffix.lower() not in suffixes:
-        raise ResultError(f"output file {str(p)!r} must end in {' or '.join(suffixes)}")
+        raise error(f"{what} {str(p)!r} must end in {', '.join(suffixes)}")
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
-        raise ResultError(f"folder {str(folder)!r} of output file {str(p)!r} does not exist")
+        raise error(f"folder {str(folder)!r} of {what} {str(p)!r} does not exist")
     return p
 
 

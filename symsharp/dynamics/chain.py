@@ -379,6 +379,25 @@ def _sum8(x):
     return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 
 
+@nb.njit(cache=True, inline="always")
+def _state_products(v, ex, one):
+    """π = ∏ v_j and ex[j] = ∏_{m≠j} v_m (``one`` when D = 2), in the state dtype, by plain
+    products (no division, so a zero factor is exact)."""
+    k = v.shape[0]
+    pi = v[0]
+    for j in range(1, k):
+        pi = pi * v[j]
+    for j in range(k):
+        e = v[0]
+        first = True
+        for m in range(k):
+            if m != j:
+                e = v[m] if first else e * v[m]
+                first = False
+        ex[j] = e if not first else one
+    return pi
+
+
 @nb.njit(cache=True)
 def gd_chunk(z, v, sig, dd, c, t0, nsteps, thr2, sig64, dd64, N, ycon, uperp2, dense_max, rec_steps, rec, pos):
     """Full-batch GD in SVD coordinates, ``nsteps`` steps from step ``t0``, in place on (z, v).
@@ -398,17 +417,7 @@ def gd_chunk(z, v, sig, dd, c, t0, nsteps, thr2, sig64, dd64, N, ycon, uperp2, d
         if s == nsteps:
             break
         # π and the products of the other factors, in the state dtype
-        pi = v[0]
-        for j in range(1, k):
-            pi = pi * v[j]
-        for j in range(k):
-            e = v[0]
-            first = True
-            for m in range(k):
-                if m != j:
-                    e = v[m] if first else e * v[m]
-                    first = False
-            ex[j] = e if not first else c / c
+        pi = _state_products(v, ex, c / c)
         cp = c * pi
         # pass 1 (vectorisable, no reduction): new z and the terms of a = Σ ρ_i σ_i z_i and ‖z_new‖²;
         # pass 2: the two sums with eight independent partial sums each (IEEE, deterministic)
@@ -485,17 +494,7 @@ def sgd_chunk(z, v, Xp, yv, idx, starts, eta, t0, nsteps, thr2, sig64, dd64, N, 
         b1 = starts[s + 1]
         cbuf[0] = eta / (b1 - b0)
         c = cbuf[0]
-        pi = v[0]
-        for j in range(1, k):
-            pi = pi * v[j]
-        for j in range(k):
-            e = v[0]
-            first = True
-            for m in range(k):
-                if m != j:
-                    e = v[m] if first else e * v[m]
-                    first = False
-            ex[j] = e if not first else c / c
+        pi = _state_products(v, ex, c / c)
         a = c - c
         for jj in range(b0, b1):
             row = idx[jj]

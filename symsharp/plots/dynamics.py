@@ -15,7 +15,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from ..dynamics.orbits import REGIMES  # noqa: E402
-from ..io import _public_mode  # noqa: E402
+from ..io import _public_mode, check_output_path  # noqa: E402
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 REGIME_COLOURS = {"converged": "#4daf4a", "catapult": "#a6d854", "periodic": "#377eb8", "chaotic": "#e41a1c",
@@ -35,13 +35,8 @@ class FigureError(ValueError):
 
 
 def check_figure_path(path) -> Path:
-    p = Path(path)
-    if p.suffix.lower() not in FIGURE_SUFFIXES:
-        raise FigureError(f"figure file {str(p)!r} must end in {', '.join(FIGURE_SUFFIXES)}")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise FigureError(f"folder {str(folder)!r} of figure {str(p)!r} does not exist")
-    return p
+    """Validate a figure path before any work is done: .png/.pdf/.svg in an existing folder."""
+    return check_output_path(path, FIGURE_SUFFIXES, "figure file", FigureError)
 
 
 def save_figure(fig, path) -> Path:
