@@ -343,6 +343,8 @@ def secular_top_root(p: float, q: float, sigma, d) -> float:
     hi = top + b.sum() * (1 + 1e-12) + 1e-300
     if f(lo) >= 0:
         root = lo
+    elif f(hi) <= 0:  # the root is within rounding of its upper bound top + Σ b (tiny b against top)
+        root = hi
     else:
         root = brentq(f, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
     return float(max(base, root))
