@@ -8,9 +8,18 @@ from __future__ import annotations
 
 import types
 
+import os
+
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import settings
+
+# The test command is reproducible: Hypothesis draws the same examples on every run (CI included).
+# HYPOTHESIS_PROFILE=explore searches with fresh random examples instead.
+settings.register_profile("reproducible", derandomize=True, deadline=None)
+settings.register_profile("explore", derandomize=False, deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 
 # ----------------------------------------------------------------------------- finite differences
