@@ -345,3 +345,24 @@ def test_experiment_cli(capsys, tmp_path):
     capsys.readouterr()
     assert "not an option of chain-eos" in cli_error(capsys, "experiment", "chain-eos", "--depth", "3")
     assert "entries must be numbers" in cli_error(capsys, "experiment", "chain-sharpness", "--values", "2,x")
+
+
+def test_custom_run_records_dense_sharpness_and_ntk(nx):
+    from symsharp.dynamics.systems import custom_system
+
+    sysm = custom_system(f="w1*w2*w3*x + w3*x**2", data={"x": ["1", "2", "-1"], "y": ["1", "3", "0.5"]},
+                         params="w1,w2,w3")
+    ds = scan.run(sysm, {"eta": 0.02, "w1": 0.3, "w2": 1.2, "w3": -0.4}, steps=50, record_every=10)
+    X, Y = np.array([1.0, 2.0, -1.0]), np.array([1.0, 3.0, 0.5])
+
+    def loss(t):
+        f = t[0] * t[1] * t[2] * X + t[2] * X ** 2
+        return np.mean((f - Y) ** 2) / 2
+
+    for i in range(ds.sizes["step"]):
+        t = np.array([ds[n].values[i] for n in ("w1", "w2", "w3")])
+        H = nx.fd_hess(loss, t)
+        assert ds["sharpness"].values[i] == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-6)
+        J = np.stack([X * t[1] * t[2], X * t[0] * t[2], X * t[0] * t[1] + X ** 2], axis=1)
+        assert ds["ntk"].values[i] == pytest.approx(np.linalg.eigvalsh(J @ J.T / 3)[-1], rel=1e-12)
+    assert "H_0_0" not in ds and "J_0_0" not in ds

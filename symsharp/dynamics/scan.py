@@ -329,8 +329,13 @@ def run(system: System, options: Mapping, steps: int = 1000, record_every: int =
         vals = kern.observe(recs[ok], np.broadcast_to(P[0], (int(ok.sum()), kern.m)))
         for n, v in vals.items():
             obs[n][ok] = v
+    hidden = system.extra.get("hidden", ())
     for n, v in obs.items():
-        data[n] = (("step",), v)
+        if not (hidden and n.startswith(hidden)):
+            data[n] = (("step",), v)
+    for n, fn in system.extra.get("observers", {}).items():
+        if n not in data:
+            data[n] = (("step",), np.asarray(fn(recs), dtype=float))
     hook = system.extra.get("param_records")
     if hook is not None:  # parameter norms from a parameter-space run of the same GD
         raw = {k: (np.asarray(v, float) if v is not None else None) for k, v in system.resolve(grids).items()}

@@ -248,10 +248,64 @@ def custom_system(f: str | None = None, loss: str | None = None, params=None, in
         x0 = np.stack([o[s] for s in kern.state], axis=1)
         return x0, o["eta"][:, None]
 
-    default_obs = "sharpness" if "sharpness" in kern.observables else "loss"
+    observers = _dense_observers(kern)
+    default_obs = "sharpness" if ("sharpness" in kern.observables or "sharpness" in observers) else "loss"
+    public = [n for n in kern.observables if not n.startswith(("H_", "J_"))]
     return System(name="custom", kernel=kern, options=opts, _prepare=prepare,
                   description=f"custom model, parameter-space GD of {list(kern.state)}",
-                  observables=tuple(kern.state) + tuple(kern.observables), default_observable=default_obs)
+                  observables=tuple(kern.state) + tuple(public) + tuple(observers), default_observable=default_obs,
+                  extra={"observers": observers, "hidden": ("H_", "J_")})
+
+
+MAX_DENSE_PARAMS = 8
+MAX_DENSE_EXAMPLES = 16
+
+
+def _dense_observers(kern) -> dict:
+    """Observers computing the exact sharpness (top eigenvalue of the loss Hessian, for more than two
+    parameters) and the top NTK eigenvalue (J Jᵀ/N) from the compiled Hessian/Jacobian entries with
+    a dense eigensolver."""
+    k = kern.k
+    hnames = [n for n in kern.observables if n.startswith("H_")]
+    jnames = [n for n in kern.observables if n.startswith("J_")]
+    dummy = np.ones(kern.m)  # the Hessian and Jacobian do not depend on the learning rate
+
+    def entries(states, names):
+        st = np.asarray(states, dtype=np.float64)
+        lead = st.shape[:-1]
+        flat = st.reshape(-1, k)
+        ok = np.all(np.isfinite(flat), axis=1)
+        vals = kern.observe(flat[ok], np.broadcast_to(dummy, (int(ok.sum()), kern.m)), names=names) if ok.any() else {}
+        return lead, ok, vals
+
+    out = {}
+    if hnames:
+        def sharpness(states):
+            lead, ok, vals = entries(states, hnames)
+            res = np.full(ok.size, np.nan)
+            if ok.any():
+                H = np.empty((int(ok.sum()), k, k))
+                for n in hnames:
+                    _, i, j = n.split("_")
+                    H[:, int(i), int(j)] = H[:, int(j), int(i)] = vals[n]
+                res[ok] = np.linalg.eigvalsh(H)[:, -1]
+            return res.reshape(lead)
+        out["sharpness"] = sharpness
+    if jnames:
+        nex = 1 + max(int(n.split("_")[1]) for n in jnames)
+
+        def ntk(states):
+            lead, ok, vals = entries(states, jnames)
+            res = np.full(ok.size, np.nan)
+            if ok.any():
+                J = np.empty((int(ok.sum()), nex, k))
+                for n in jnames:
+                    _, i, j = n.split("_")
+                    J[:, int(i), int(j)] = vals[n]
+                res[ok] = np.linalg.eigvalsh(J @ np.swapaxes(J, 1, 2) / nex)[:, -1]
+            return res.reshape(lead)
+        out["ntk"] = ntk
+    return out
 
 
 def _custom_observables(model, max_invariant_params: int = 6) -> dict:
@@ -270,6 +324,17 @@ def _custom_observables(model, max_invariant_params: int = 6) -> dict:
         obs["sharpness"] = H[0, 0]
     elif H.shape == (2, 2):
         obs["sharpness"] = (H[0, 0] + H[1, 1]) / 2 + sp.sqrt((H[0, 0] - H[1, 1]) ** 2 / 4 + H[0, 1] ** 2)
+    elif len(model.params) <= MAX_DENSE_PARAMS:  # entries for a dense eigensolver (observer "sharpness")
+        for i in range(H.shape[0]):
+            for j in range(i, H.shape[0]):
+                obs[f"H_{i}_{j}"] = H[i, j]
+    if model.outputs and len(model.params) <= MAX_DENSE_PARAMS and len(model.outputs) <= MAX_DENSE_EXAMPLES:
+        from ..symbolic.calculus import jacobian
+
+        J = jacobian(model)
+        for i in range(J.shape[0]):
+            for j in range(J.shape[1]):
+                obs[f"J_{i}_{j}"] = J[i, j]
     obs["param_norm"] = sp.sqrt(sum(p ** 2 for p in model.params))
     if len(model.params) <= max_invariant_params:
         for i, inv in enumerate(model_invariants(model, degree=2), 1):
