@@ -96,8 +96,9 @@ def test_uv_iterate_float64_matches_lambdify_per_step(uv_reduced, uv64, pts):
     for t in range(6):
         args = [rec[t, :, 0], rec[t, :, 1]] + [p[:, j] for j in range(3)]
         ok = np.all(np.isfinite(rec[t]), axis=1) & np.all(np.abs(rec[t]) < 1e30, axis=1)
-        ref, scale = F(*args), S(*args)
-        err = np.abs(rec[t + 1] - ref)[ok]
+        with np.errstate(all="ignore"):  # the reference also runs on escaped states (masked by ok)
+            ref, scale = F(*args), S(*args)
+            err = np.abs(rec[t + 1] - ref)[ok]
         assert np.all(err <= 8 * eps * scale[ok] + TINY), (t, np.max(err / (eps * scale[ok] + 1e-300)))
 
 
