@@ -245,8 +245,9 @@ def _describe(ds) -> None:
         ax = meta["settings"]["axis"]
         vals = ds["lyapunov"].values
         step = max(1, vals.size // 40)
-        for p, l in list(zip(ds[ax].values, vals))[::step]:
-            print(f"{ax}={p:<12.8g} lyapunov={l:.6g}")
+        at = ds["diverged_at"].values
+        for p, l, d in list(zip(ds[ax].values, vals, at))[::step]:
+            print(f"{ax}={p:<12.8g} " + (f"lyapunov={l:.6g}" if d < 0 else f"diverged at step {d}"))
         if step > 1:
             print(f"(every {step}th of {vals.size} points; --json or --out for all)")
         return
