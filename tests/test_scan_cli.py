@@ -366,3 +366,13 @@ def test_custom_run_records_dense_sharpness_and_ntk(nx):
         J = np.stack([X * t[1] * t[2], X * t[0] * t[2], X * t[0] * t[1] + X ** 2], axis=1)
         assert ds["ntk"].values[i] == pytest.approx(np.linalg.eigvalsh(J @ J.T / 3)[-1], rel=1e-12)
     assert "H_0_0" not in ds and "J_0_0" not in ds
+
+
+def test_figures_command_writes_every_showcase_result(capsys, tmp_path):
+    from symsharp.cli_dynamics import SHOWCASE
+
+    assert main(["figures", "--dir", str(tmp_path / "figs")]) == 0
+    for stem, argv in SHOWCASE:
+        ds = load_result(tmp_path / "figs" / f"{stem}.nc")
+        assert metadata(ds)["kind"] == argv[0]
+        assert (tmp_path / "figs" / f"{stem}.png").stat().st_size > 5_000
