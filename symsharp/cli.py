@@ -230,7 +230,9 @@ def derivation_documents() -> dict:
     docs["custom_example.md"] = report.custom_markdown(derive_custom(custom_model(f="w1*w2*x", data={"x": [1, 2], "y": [1, 3]})))
     from .analysis.uv_route import route_markdown
 
-    docs["uv.md"] += "\n\n" + route_markdown()
+    from .symbolic.uv_init import uv_init_markdown
+
+    docs["uv.md"] += "\n\n" + route_markdown() + "\n\n" + uv_init_markdown()
     return docs
 
 
