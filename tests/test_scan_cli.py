@@ -135,15 +135,15 @@ def test_logistic_map_as_custom_model(capsys):
 @pytest.mark.parametrize("S", [0.7, 2.0, 4.5])
 def test_quadratic_loss_phase_diagram_is_eta_S_below_2(S):
     ds = scan.phase(_quadratic(S), {"eta": np.linspace(0.1, 4.0 / S, 17)[1:], "w": [-2.0, 0.3, 1.5]},
-                    x="eta", y="w", transient=1000, keep=16)
+                    x="eta", y="w", transient=300, keep=256)
     eta = ds["eta"].values
     lab = ds["regime"].values
     for i in range(lab.shape[0]):
         for j, e in enumerate(eta):
-            # |1 − ηS|^1000 decides within the transient outside a thin band around ηS = 2
+            # escaping orbits count as diverged, so only a thin band around ηS = 2 is left undecided
             if e * S < 1.95:
                 assert lab[i, j] == 0  # converged
-            elif e * S > 2.05:
+            elif e * S > 2.03:
                 assert lab[i, j] == 5  # diverged
 
 

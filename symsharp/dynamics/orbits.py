@@ -22,9 +22,15 @@ REGIMES = ("converged", "catapult", "periodic", "chaotic", "aperiodic", "diverge
 - ``chaotic``: no period found and a positive largest Lyapunov exponent;
 - ``aperiodic``: no period found and no positive exponent (quasi-periodic, a period above
   ``max_period``, or convergence too slow for the tolerance);
-- ``diverged``: a state variable exceeded the magnitude threshold."""
+- ``diverged``: a state variable exceeded the magnitude threshold, or the orbit is escaping (its
+  magnitude grew by more than :data:`ESCAPE_FACTOR` across the kept steps)."""
 
 CONVERGED, CATAPULT, PERIODIC, CHAOTIC, APERIODIC, DIVERGED = range(len(REGIMES))
+
+ESCAPE_FACTOR = 1e2
+"""An orbit without a period whose largest state magnitude over the last quarter of the kept steps
+exceeds this factor times that over the first quarter is labelled ``diverged`` (escaping), even
+before it crosses the divergence threshold."""
 
 
 class DynamicsError(ValueError):
@@ -271,7 +277,15 @@ def orbit_diagram(kernel: CompiledMap, x0, param_grid, transient: int = 1000, ke
         loss_peak = np.maximum(tr.peak, kp.peak).astype(np.float64)
         rose = loss_peak > loss_start * (1.0 + rise_tol) + np.finfo(kernel.dtype).tiny
         regime[conv & rose] = CATAPULT
-    regime[div] = DIVERGED
+    # escaping orbits: no period, and the state's magnitude grew by more than ESCAPE_FACTOR from the
+    # first to the last quarter of the kept steps (slow divergence that has not yet reached the
+    # threshold; bounded chaotic orbits do not grow like that)
+    q = max(1, keep // 4)
+    with np.errstate(all="ignore"):
+        first = np.max(np.abs(rec[:q]), axis=(0, 2))
+        last = np.max(np.abs(rec[-q:]), axis=(0, 2))
+        escaping = (period == 0) & ~div & (last > ESCAPE_FACTOR * np.maximum(first, np.finfo(np.float64).tiny))
+    regime[div | escaping] = DIVERGED
     lam = np.where(div, np.nan, lam)
     return OrbitDiagram(param_names=kernel.params, params=P.astype(np.float64), observable=obs,
                         values=values, period=period, regime=regime, lyapunov=lam, diverged_at=div_at,
