@@ -61,3 +61,10 @@ def test_first_step_reduces_to_the_f0_zero_threshold():
         thr = 7 / 6 - np.sqrt(1 + 3 * k) / 6
         assert bool(ui.sharpness_falls(np.array(0.0), np.array(thr * 0.98), np.array(k)))
         assert not bool(ui.sharpness_falls(np.array(0.0), np.array(thr * 1.02), np.array(k)))
+
+
+def test_layerwise_rates_reduce_to_the_common_rate_map():
+    r = ui.layerwise_reduction()
+    a, eu, ev, y = sp.symbols("a eta_U eta_v y")
+    assert sp.simplify(r["group"].subs({s: sp.Symbol(s.name) for s in r["group"].free_symbols}) - a * eu * ev * y ** 2) == 0
+    assert r["sum_closes"] and r["matches_common_rate"]

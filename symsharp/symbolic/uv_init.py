@@ -173,6 +173,41 @@ def sharpness_falls(Xv, Lv, kv, module: str = "numpy"):
     return bool((A < 0 and (B >= 0 or P < 0)) or (A >= 0 and D - A ** 2 > 0 and B > 0 and P > 0))
 
 
+# --------------------------------------------------------------------------------- layer-wise rates
+@functools.lru_cache(maxsize=None)
+def layerwise_reduction() -> dict:
+    """Layer-wise rates η_U ≠ η_v: the engine's closed map of (f, λ_U, λ_v), its scaling groups, and
+    the exact reduction of (X, ℓ_U + ℓ_v) (ℓ_U = η_U λ_U, ℓ_v = η_v λ_v) to the common-rate map.
+
+    Returns {"group": k-expression, "step_nd": {X, LU, LV}, "sum_closes": bool, "sum_step": {X, L},
+    "matches_common_rate": bool}."""
+    from ..models import uv_model
+    from .derive import _layerwise_three
+    from .scaling import nondimensionalize
+    from .uv_physics import K, L, X, uv_route_derivation
+
+    lw = uv_model(2, 1, None, layerwise=True)
+    red = _layerwise_three(lw, 2, 1)
+    f, lu, lv = red.variables
+    syms = {s.name: s for e in red.step.values() for s in e.free_symbols}
+    nd = nondimensionalize(red.step, [f, lu, lv], [syms["a"], syms["eta_U"], syms["eta_v"], syms["y"]])
+    (gsym, gexpr), = nd.group_symbols.items()
+    LU, LV = sp.symbols("ell_U ell_v", nonnegative=True)
+    ren = {gsym: K}
+    for hat, expr in nd.new_symbols.items():
+        ren[hat] = X if f in expr.free_symbols else (LU if lu in expr.free_symbols else LV)
+    step = {ren[h]: sp.expand(e.xreplace(ren)) for h, e in nd.step.items()}
+    # the sum ℓ = ℓ_U + ℓ_v: substitute ℓ_v = ℓ − ℓ_U and check that ℓ_U drops out
+    sub = {LV: L - LU}
+    sum_step = {X: sp.expand(step[X].xreplace(sub)), L: sp.expand((step[LU] + step[LV]).xreplace(sub))}
+    closes = all(LU not in e.free_symbols for e in sum_step.values())
+    common = uv_route_derivation().nd_step
+    matches = closes and all(sp.expand(sum_step[v] - common[v]) == 0 for v in (X, L))
+    return {"group": gexpr, "group_symbol": K, "step_nd": step, "state": {X: f, LU: lu, LV: lv},
+            "new_symbols": nd.new_symbols, "sum_closes": closes, "sum_step": sum_step,
+            "matches_common_rate": matches, "LU": LU, "LV": LV}
+
+
 # --------------------------------------------------------------------------------- Markdown
 def _t(e) -> str:
     return sp.latex(e, symbol_names={sp.Symbol("L", nonnegative=True): r"\ell", sp.Symbol("L"): r"\ell"})
@@ -207,6 +242,21 @@ def uv_init_markdown() -> str:
         Lm.append(f"| {r['name']} | ${_t(r['alpha'])}$ | ${_t(r['sigma_U2'])}$ | ${_t(r['sigma_v2'])}$ | "
                   f"${_t(r['eta'])}$ | ${_t(r['k'])}$ | ${_t(r['ell0'])}$ | ${_t(r['X0_sq'])}$ | "
                   f"$({_t(e['k'])}, {_t(e['ell0'])}, {_t(e['X0_sq'])})$ | {r['regime']} |")
+    lwr = layerwise_reduction()
+    Lm += ["",
+           "## Layer-wise rates\n",
+           "With $\\eta_U \\ne \\eta_v$ the map closes in $(f, \\lambda_U, \\lambda_v)$ (the NTK parts of the two layers). "
+           f"Its scaling symmetries leave the single group $k = {_t(lwr['group'])}$; with $X = f/y$, "
+           "$\\ell_U = \\eta_U\\lambda_U$, $\\ell_v = \\eta_v\\lambda_v$:\n"]
+    for v, e in lwr["step_nd"].items():
+        Lm.append(f"$${_t(v)}' = {_t(e)}$$\n")
+    Lm += [("The sum $\\ell = \\ell_U + \\ell_v$ closes with $X$ and its map **is the common-rate map** "
+            "(checked by exact expansion). So layer-wise rates change nothing but the two numbers: "
+            "$\\eta/\\eta_c \\to \\sqrt{\\eta_U\\eta_v}/\\eta_c$ and $\\eta\\lambda \\to \\eta_U\\lambda_U + "
+            "\\eta_v\\lambda_v$: the EoS manifold, the cascade, the crisis and the divergence boundary carry over. "
+            "At initialisation $\\mathbb E\\lambda_U = \\alpha^2\\sigma_v^2\\|x\\|^2$ and "
+            "$\\mathbb E\\lambda_v = \\alpha^2\\sigma_U^2\\|x\\|^2$ (the two terms of $\\mathbb E\\lambda_0$ above).\n")
+           if lwr["matches_common_rate"] else "The sum $\\ell_U + \\ell_v$ does not reduce to the common-rate map.\n"]
     Lm += ["",
            "Sharpness reduction versus progressive sharpening early on: where $X_0 \\to 0$ (μP-like) the first step "
            "always raises the NTK λ, and it lowers the Hessian sharpness iff $\\eta\\lambda_0 < 7/6 - \\sqrt{1 + 3k}/6$ "
