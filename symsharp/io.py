@@ -70,10 +70,17 @@ def save_result(ds: xr.Dataset, path) -> Path:
     if "symsharp" not in ds.attrs:
         raise ResultError("this dataset has no symsharp metadata (attrs['symsharp']); it was not made by symsharp")
     enc = _encodable(ds)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else ".")
+    return write_atomically(p, lambda tmp: enc.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT"))
+
+
+def write_atomically(path, writer, suffix: str = ".tmp") -> Path:
+    """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place (usual
+    permissions); on any failure the temporary file is removed and nothing appears at ``path``."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent if str(p.parent) else ".")
     os.close(fd)
     try:
-        enc.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT")
+        writer(tmp)
         _public_mode(tmp)
         os.replace(tmp, p)
     except BaseException:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -15,7 +13,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from ..dynamics.orbits import REGIMES  # noqa: E402
-from ..io import _public_mode, check_output_path  # noqa: E402
+from ..io import check_output_path, write_atomically  # noqa: E402
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 REGIME_COLOURS = {"converged": "#4daf4a", "catapult": "#a6d854", "periodic": "#377eb8", "chaotic": "#e41a1c",
@@ -42,16 +40,8 @@ def check_figure_path(path) -> Path:
 def save_figure(fig, path) -> Path:
     """Save atomically and close the figure."""
     p = check_figure_path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix, dir=p.parent if str(p.parent) else ".")
-    os.close(fd)
     try:
-        fig.savefig(tmp, bbox_inches="tight")
-        _public_mode(tmp)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        write_atomically(p, lambda tmp: fig.savefig(tmp, bbox_inches="tight"), suffix=p.suffix)
     finally:
         plt.close(fig)
     return p
