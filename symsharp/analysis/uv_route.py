@@ -6,8 +6,8 @@ from :mod:`symsharp.symbolic.uv_physics`; it is derived once and lambdified into
 at high precision) or compiled into kernels (scans).  Parameters of the 1-D map: c = 1 + η/η_c;
 its state z = (η/η_c)·f/y; on the manifold ηλ = 2z.
 
-Default configuration (the one of ``symsharp derive uv``: width n = 3; plus ‖x‖ = 1, y = 1,
-α = 1): a = α²‖x‖²/n = 1/3, η_c = √3.
+Default configuration (the one of ``symsharp run|orbit|phase|lyapunov uv``: width n = 100,
+‖x‖ = 1, y = 1, α = 1): a = α²‖x‖²/n = 1/100, η_c = 10.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 import mpmath as mp
 import numpy as np
 
-DEFAULT_CONFIG = {"width": 3, "x_norm": 1.0, "y": 1.0, "alpha": 1.0}
+DEFAULT_CONFIG = {"width": 100, "x_norm": 1.0, "y": 1.0, "alpha": 1.0}
 
 
 class RouteError(ValueError):
@@ -271,8 +271,8 @@ def route_to_chaos(width: int = DEFAULT_CONFIG["width"], x_norm: float = DEFAULT
                    flips: int = 10, dps: int = 30) -> dict:
     """The UV route to chaos for one configuration, all learning rates in absolute units.
 
-    Defaults: width n = 3 (as ``symsharp derive uv``), ‖x‖ = 1, y = 1, α = 1, so a = 1/3 and
-    η_c = √3.  Learning rates scale as η = (c − 1)·η_c with c the parameter of the EoS normal
+    Defaults: width n = 100 (as the dynamics commands), ‖x‖ = 1, y = 1, α = 1, so a = 1/100
+    and η_c = 10.  Learning rates scale as η = (c − 1)·η_c with c the parameter of the EoS normal
     form z ↦ z(c − z)²; k = (η/η_c)².  Keys:
 
     - ``eta_c`` (float) and ``eta_c_formula`` (SymPy string in n, x_norm, y, alpha);
