@@ -380,7 +380,7 @@ def conversions():
 
 # ----------------------------------------------------------------------------------------- Markdown
 def _tex(e) -> str:
-    names = {L: r"\ell", X: "X", S: "s", K: "k", Z: "z", C: "c",
+    names = {L: r"\ell", X: "X", S: "s", K: "k", Z: "z", C: "c", LBU: r"\bar\ell_U", LBV: r"\bar\ell_v",
              sp.Symbol("lam", nonnegative=True): r"\lambda", sp.Symbol("lam_inf", nonnegative=True): r"\lambda_\infty"}
     return sp.latex(e, symbol_names={k: v for k, v in names.items() if k in getattr(e, "free_symbols", set())})
 
@@ -467,4 +467,373 @@ def uv_route_markdown(r: UVRoute | None = None) -> str:
       f"forever. From $f_0 = 0$: **bounded if $\\eta\\lambda_0 < {_tex(sep['f0_zero_boundary'])}$** (proved) and "
       "divergent above it up to a measure-zero set (numerical, claim UV-divergence-boundary); for "
       f"$y = 0$ ($k = 0$) this is Lewkowycz et al.'s $\\eta\\lambda_0 < {_tex(sep['y_zero_limit'])}$.\n")
+    Lm += _first_step_general_markdown()
+    Lm += _parameterisation_markdown()
     return "\n".join(Lm)
+
+
+# ------------------------------------------------------------------ initial state: the fewest numbers
+NW = sp.Symbol("n", positive=True, integer=True)      # width
+XNORM = sp.Symbol("x_norm", positive=True)            # ‖x‖
+SIG_U = sp.Symbol("sigma_U", positive=True)
+SIG_V = sp.Symbol("sigma_v", positive=True)
+ETAHAT = sp.Symbol("etahat", positive=True)           # an O(1) base rate
+DIN = sp.Symbol("d", positive=True, integer=True)     # input dimension (fan-in of U)
+LBU = sp.Symbol("lbar_U", positive=True)              # ℓ̄_U = η_U E λ_U
+LBV = sp.Symbol("lbar_v", positive=True)              # ℓ̄_v = η_v E λ_v
+
+
+def _std_gaussian_mean(expr, gens) -> sp.Expr:
+    """E[expr] for independent standard Gaussians ``gens`` (E g^k = (k − 1)!!, 0 for odd k)."""
+    P = sp.Poly(sp.expand(expr), *gens)
+    tot = sp.Integer(0)
+    for powers, coeff in P.terms():
+        if any(p % 2 for p in powers):
+            continue
+        tot += coeff * sp.Mul(*[sp.factorial2(p - 1) for p in powers])
+    return sp.expand(tot)
+
+
+@functools.lru_cache(maxsize=None)
+def initial_law(widths: tuple = (1, 2, 3, 4)) -> dict:
+    """The law of the initial non-dimensional state under U_ij ~ N(0, σ_U²), v_i ~ N(0, σ_v²).
+
+    From the engine's layer-wise model (rates η_U, η_v; the closed map of (f, λ_U, λ_v) depends on
+    the constants only through k = aη_Uη_v y², :func:`uv_init.layerwise_reduction`), write U x̂ = σ_U g,
+    v = σ_v h with g, h standard Gaussian vectors.  Then, exactly,
+
+        X₀ = c_X · Z,  ℓ_U = ℓ̄_U · χ_h,  ℓ_v = ℓ̄_v · χ_g,
+        Z = Σ g_i h_i/√n,  χ_h = Σ h_i²/n,  χ_g = Σ g_i²/n   (laws that depend on n only),
+
+    with coefficients c_X, ℓ̄_U, ℓ̄_v that are monomials in (α, ‖x‖, σ_U, σ_v, η_U, η_v, y) — found
+    by dividing the engine's f/y, η_Uλ_U, η_vλ_v by the statistics and checking that no g, h is
+    left, for each width in ``widths``.  So a whole GD run, in (X, ℓ_U, ℓ_v), depends on the
+    parameterisation only through (n, k, ℓ̄_U, ℓ̄_v, c_X); the exponent matrix of these monomials
+    has one left-null vector: the multiplicative relation among them (c_X² = ℓ̄_Uℓ̄_v/(nk)), which
+    leaves the four numbers (n, k, ℓ̄_U, ℓ̄_v).  Moments of Z, χ from exact Gaussian moments."""
+    from ..models import uv_model
+    from .uv_init import layerwise_reduction
+
+    lw = layerwise_reduction()
+    kgrp = lw["group"]
+    coeffs, stats_m = None, {}
+    for n in widths:
+        m = uv_model(n, 1, None, layerwise=True)
+        f = m.outputs[0]
+        blocks = {b.name: list(b.symbols) for b in m.blocks}
+        lam_U = sp.expand(sum(sp.diff(f, p) ** 2 for p in blocks["U"]))
+        lam_v = sp.expand(sum(sp.diff(f, p) ** 2 for p in blocks["v"]))
+        g = sp.symbols(f"g1:{n + 1}", real=True)
+        h = sp.symbols(f"h1:{n + 1}", real=True)
+        xs = next(s for s in f.free_symbols if s.name == "x_1")
+        sub = {**{u: SIG_U * gi for u, gi in zip(blocks["U"], g)},
+               **{v: SIG_V * hi for v, hi in zip(blocks["v"], h)}, xs: XNORM}
+        Zs = sum(a * b for a, b in zip(g, h)) / sp.sqrt(n)
+        chi_h = sum(b ** 2 for b in h) / n
+        chi_g = sum(a ** 2 for a in g) / n
+        # the rescaled state from the engine's non-dimensionalisation, evaluated at initialisation
+        vals = {}
+        for hat, expr in lw["new_symbols"].items():
+            e = expr.xreplace({s: {"f": f, "lam_U": lam_U, "lam_v": lam_v}[s.name]
+                               for s in expr.free_symbols if s.name in ("f", "lam_U", "lam_v")})
+            vals[hat.name] = sp.expand(e.xreplace(sub))
+        here = {"c_X": sp.cancel(vals["f_hat"] / Zs), "lbar_U": sp.cancel(vals["lam_U_hat"] / chi_h),
+                "lbar_v": sp.cancel(vals["lam_v_hat"] / chi_g)}
+        for name, c in here.items():
+            if c.free_symbols & (set(g) | set(h)):
+                raise ValueError(f"{name} is not a multiple of its statistic at n = {n}: {c}")
+        (a_sym, a_val), = m.derived_constants.items()
+        k_n = sp.simplify(kgrp.xreplace({s: a_val.xreplace({xs: XNORM}) for s in kgrp.free_symbols
+                                         if s.name == a_sym.name}))
+        # n·k must not depend on n (then k = (n·k)/n for every width)
+        here["n_k"] = sp.simplify(n * k_n)
+        gens = list(g) + list(h)
+        stats_m[n] = {"E_Z": _std_gaussian_mean(Zs, gens), "E_Z2": _std_gaussian_mean(Zs ** 2, gens),
+                      "E_chi": _std_gaussian_mean(chi_h, gens),
+                      "Var_chi": sp.expand(_std_gaussian_mean(chi_h ** 2, gens) - 1)}
+        if coeffs is None:
+            coeffs = here
+        elif any(sp.simplify(coeffs[q] - here[q]) != 0 for q in here):
+            raise ValueError(f"the coefficients depend on the width beyond k: {coeffs} vs {here} at n = {n}")
+    coeffs = dict(coeffs)
+    coeffs["k"] = coeffs.pop("n_k") / NW
+    # n·Var χ from the exact moments: the same number at every width means Var χ = (that)/n
+    nvar = {sp.simplify(n * m_["Var_chi"]) for n, m_ in stats_m.items()}
+    var_chi = nvar.pop() / NW if len(nvar) == 1 else None
+    return {"coeffs": coeffs, "stats": stats_m, "group": kgrp, "Var_chi": var_chi, **_coefficient_relation(coeffs)}
+
+
+def _coefficient_relation(coeffs: dict) -> dict:
+    """Multiplicative relations among the monomials c_X², ℓ̄_U, ℓ̄_v, k and n: the left nullspace of
+    their exponent matrix; and the scalings of the constants that leave all of them fixed."""
+    from .scaling import _int_nullspace
+
+    names = ["c_X2", "lbar_U", "lbar_v", "k", "n"]
+    mons = [coeffs["c_X"] ** 2, coeffs["lbar_U"], coeffs["lbar_v"], coeffs["k"], NW]
+    syms = sorted(set().union(*[mm.free_symbols for mm in mons]), key=lambda s: s.name)
+    rows = []
+    for mm in mons:
+        pw = sp.powsimp(sp.expand_power_base(mm, force=True), force=True).as_powers_dict()
+        rows.append([pw.get(s, 0) for s in syms])
+    M = sp.Matrix(rows)
+    left = M.T.nullspace()
+    relations = []
+    for vec in left:
+        den = sp.ilcm(*[sp.fraction(t)[1] for t in vec])
+        e = [int(t * den) for t in vec]
+        if e[0] < 0:
+            e = [-t for t in e]
+        const = sp.simplify(sp.Mul(*[mm ** ei for mm, ei in zip(mons, e)]))
+        relations.append({"exponents": dict(zip(names, e)), "constant": const})
+    group = [dict(zip(syms, w)) for w in _int_nullspace(rows, len(syms))]
+    solved = None
+    if len(relations) == 1:
+        c2 = sp.Symbol("c_X2", positive=True)
+        rel = relations[0]
+        prod = sp.Mul(*[(c2 if nm == "c_X2" else {"lbar_U": LBU, "lbar_v": LBV, "k": K, "n": NW}[nm]) ** ei
+                        for nm, ei in rel["exponents"].items()])
+        solved = sp.solve(sp.Eq(prod, rel["constant"]), c2)[0]
+    return {"relations": relations, "rank": M.rank(), "symbols": syms, "scaling_group": group,
+            "EX0_sq_in_numbers": solved}
+
+
+PARAMETERISATION_FAMILIES = {
+    # name: (α, σ_U², σ_v², η_U, η_v) as functions of the width n (d = input dimension); η̂ = O(1).
+    # f = (α/√n) vᵀUx.  Definitions only; everything else is derived.
+    "NTK": (sp.Integer(1), sp.Integer(1), sp.Integer(1), ETAHAT, ETAHAT),
+    "standard, η fixed": (sp.sqrt(NW), 1 / DIN, 1 / NW, ETAHAT, ETAHAT),
+    "standard, η = η̂/n": (sp.sqrt(NW), 1 / DIN, 1 / NW, ETAHAT / NW, ETAHAT / NW),
+    "μP, multiplier form (one rate)": (1 / sp.sqrt(NW), 1 / DIN, sp.Integer(1), ETAHAT * NW, ETAHAT * NW),
+    "μP, standard form (layer-wise rates)": (sp.sqrt(NW), 1 / DIN, 1 / NW ** 2, ETAHAT * NW, ETAHAT / NW),
+    "mean-field (one rate)": (1 / sp.sqrt(NW), sp.Integer(1), sp.Integer(1), ETAHAT * NW, ETAHAT * NW),
+}
+"""NTK: f = vᵀUx/√n, unit init, O(1) rate.  Standard: f = vᵀUx with fan-in init U ~ N(0, 1/d),
+v ~ N(0, 1/n).  μP (Yang & Hu, SGD): multiplier form f = vᵀUx/n with v ~ N(0, 1), one rate ∝ n;
+standard form f = vᵀUx with v ~ N(0, 1/n²), η_U = η̂n (fan-out), η_v = η̂/n (1/fan-in).
+Mean-field: f = vᵀUx/n, unit init, rate ∝ n."""
+
+
+def _n_exponent(expr) -> sp.Expr:
+    """Leading power of n of a positive expression as n → ∞ (SymPy limit of log(·)/log n)."""
+    e = sp.simplify(expr)
+    return sp.limit(sp.log(e) / sp.log(NW), NW, sp.oo)
+
+
+@functools.lru_cache(maxsize=None)
+def parameterisation_numbers() -> dict:
+    """For each family of :data:`PARAMETERISATION_FAMILIES`: the numbers (k, ℓ̄_U, ℓ̄_v, ℓ̄₀ = ℓ̄_U + ℓ̄_v,
+    E X₀² = c_X²) from :func:`initial_law`, their leading exponents of n, the regime they imply,
+    and which families have identical numbers at every n (identical law of the whole GD run)."""
+    law = initial_law()
+    co = law["coeffs"]
+    syms = {s.name: s for s in law["symbols"]}
+    al, xn = syms["alpha"], syms["x_norm"]
+    su, sv, eu, ev = syms["sigma_U"], syms["sigma_v"], syms["eta_U"], syms["eta_v"]
+    rows = []
+    for name, (a_, su2, sv2, e_u, e_v) in PARAMETERISATION_FAMILIES.items():
+        sub = {al: a_, su: sp.sqrt(su2), sv: sp.sqrt(sv2), eu: e_u, ev: e_v}
+        nums = {"k": co["k"], "lbar_U": co["lbar_U"], "lbar_v": co["lbar_v"], "EX0_sq": co["c_X"] ** 2}
+        nums = {q: sp.simplify(e.subs(sub)) for q, e in nums.items()}
+        nums["ell0"] = sp.simplify(nums["lbar_U"] + nums["lbar_v"])
+        # n k E X₀² / ℓ̄₀² = ℓ̄_U ℓ̄_v/(ℓ̄_U + ℓ̄_v)² ≤ 1/4: how far from the EoS manifold the start is
+        nums["manifold_ratio"] = sp.simplify(NW * nums["k"] * nums["EX0_sq"] / nums["ell0"] ** 2)
+        ex = {q: _n_exponent(nums[q]) for q in ("k", "ell0", "EX0_sq", "lbar_U", "lbar_v")}
+        rows.append({"name": name, "family": (a_, su2, sv2, e_u, e_v), "numbers": nums, "exponents": ex,
+                     "regime": _regime_of(ex)})
+    same = []
+    for i, r1 in enumerate(rows):
+        for r2 in rows[i + 1:]:
+            if all(sp.simplify(r1["numbers"][q] - r2["numbers"][q]) == 0 for q in ("k", "lbar_U", "lbar_v", "EX0_sq")):
+                same.append((r1["name"], r2["name"]))
+    return {"rows": rows, "identical": same, "law": law}
+
+
+def _regime_of(ex) -> str:
+    """The regime the exponents imply as n → ∞, from the derived thresholds: k = 1 (η = η_c), the
+    divergence line ℓ₀ < 4 − k and the lazy/catapult split ℓ₀ = 2 of the y = 0 limit (k → 0)."""
+    if ex["ell0"] > 0:
+        return "ℓ₀ grows like a power of n: beyond ℓ₀ = 4 − k, GD diverges at large width"
+    if ex["ell0"] < 0:
+        return "ℓ₀ → 0: lazy, the NTK stays put (η λ far below 2)"
+    if ex["k"] < 0:
+        return ("k → 0: η ≪ η_c, no EoS; the y = 0 thresholds apply: lazy for ℓ₀ < 2, catapult for 2 < ℓ₀ < 4, "
+                "divergence above")
+    if ex["EX0_sq"] < 0:
+        return ("k, ℓ₀ of order one and X₀ → 0: the f₀ = 0 phase diagram at every width (lazy, catapult, "
+                "EoS 2-cycle and the cascade for k > 1, divergence for ℓ₀ > 4 − k)")
+    return "k, ℓ₀ and X₀ all of order one"
+
+
+# ------------------------------------------------------------------ first step at a general state
+@functools.lru_cache(maxsize=None)
+def first_step_structure() -> dict:
+    """Where the NTK λ and the Hessian sharpness S disagree after one GD step, at any feasible state.
+
+    1. ηS is the larger root of μ² − ℓμ − c(X) (c read off the engine's sharpness:
+       (2ηS − ℓ)² = ℓ² + 4c).  After the step the new polynomial at the old μ = ηS is
+       Q'(ηS) = c(X) − c(X') − A·ηS (A = ℓ' − ℓ; uses μ² = ℓμ + c), so S' < S iff ηS lies above the
+       larger new root: Q'(ηS) > 0 and 2ηS > ℓ'.  No squaring.
+    2. On the NTK boundary A = 0 (ℓ = ℓ_λ(X)), Q'(ηS) = c(X) − c(X'): its sign, a factored
+       polynomial in (X, k), says which disagreement borders the boundary.
+    3. As k → 0 (η ≪ η_c, e.g. NTK at large width) both changes are O(k); the O(k) coefficient of
+       η(S' − S) is linear in ℓ, giving an explicit threshold ℓ_S(X) to compare with ℓ_λ(X)."""
+    r = uv_route_derivation()
+    st = r.nd_step
+    T = sp.expand(2 * r.sharpness_nd)
+    D = sp.expand((T - L) ** 2)
+    c = sp.factor(sp.expand((D - L ** 2) / 4))
+    if L in c.free_symbols:
+        raise ValueError(f"the sharpness is not the root of μ² − ℓμ − c(X): c = {c}")
+    charpoly = MU ** 2 - L * MU - c
+    # ηS is a root of the characteristic polynomial (exact check on the engine's expression)
+    if sp.simplify(sp.expand(charpoly.subs(MU, r.sharpness_nd))) != 0:
+        raise ValueError("ηS is not a root of μ² − ℓμ − c")
+    new_poly = charpoly.subs({L: st[L], X: st[X]}, simultaneous=True)
+    A = sp.factor(st[L] - L)
+    q_at_S = sp.expand(sp.rem(sp.expand(new_poly - charpoly), charpoly, MU))   # reduce mod μ² = ℓμ + c
+    q_lin = sp.Poly(q_at_S, MU)
+    if q_lin.degree() != 1:
+        raise ValueError(f"Q'(ηS) is not linear in ηS: {q_at_S}")
+    q_slope, q_const = (sp.factor(t) for t in q_lin.all_coeffs())
+    # the NTK boundary and c(X) − c(X') on it
+    l_lam = [e for e in sp.solve(A, L) if e.has(X)][0]
+    on_boundary = sp.factor(q_const.subs(L, l_lam))          # Q'(ηS) there (A = 0): S falls iff > 0
+    # feasibility of the boundary: ℓ_λ ≥ 2s|X|, times (X − 1)/(2X) > 0 on X > 1 and on X < 0
+    feas = {">1": sp.factor(sp.cancel((l_lam.subs(K, S ** 2) - 2 * S * X) * (X - 1) / (2 * X))),
+            "<0": sp.factor(sp.cancel((l_lam.subs(K, S ** 2) + 2 * S * X) * (X - 1) / (2 * X)))}
+    # the factor of `on_boundary` that vanishes at the end of the feasible boundary has a fixed sign there
+    ends = {reg: sp.solve(e, X) for reg, e in feas.items()}
+    facs = [f_ for f_, _ in sp.factor_list(on_boundary)[1]]
+    fixed_sign, rest = [], []
+    for f_ in facs:
+        fs_ = f_.subs(K, S ** 2)
+        if any(sp.simplify(fs_.subs(X, e)) == 0 for es in ends.values() for e in es):
+            fixed_sign.append(f_)
+        else:
+            rest.append(f_)
+    pivot = [f_ for f_ in rest if f_.has(K) and f_.has(X)]
+    kappa = None
+    if len(pivot) == 1 and sp.degree(pivot[0], K) == 1:
+        kappa = sp.factor(sp.solve(pivot[0], K)[0])
+    # sign of Q'(ηS) on the boundary just above and below k = κ(X), sampled on both branches
+    side = {}
+    if kappa is not None:
+        for reg, xv in ((">1", sp.Rational(3, 2)), ("<0", -2)):
+            kv = kappa.subs(X, xv)
+            side[reg] = {"k < kappa": sp.sign(on_boundary.subs({X: xv, K: kv / 2})),
+                         "k > kappa": sp.sign(on_boundary.subs({X: xv, K: kv * sp.Rational(11, 10)}))}
+    # small k: O(k) coefficient of η(S' − S) and of A
+    eps = sp.Symbol("epsilon", positive=True)
+    dS = r.sharpness_nd.subs({X: st[X], L: st[L]}, simultaneous=True) - r.sharpness_nd
+    ser = sp.series(dS.subs(K, eps), eps, 0, 2).removeO()
+    lead0 = sp.simplify(ser.coeff(eps, 0))
+    lead_S = sp.factor(sp.simplify(ser.coeff(eps, 1)))
+    lead_A = sp.factor(sp.expand(A / K))
+    l_S = [e for e in sp.solve(lead_S, L) if e.has(X)][0]
+    # S falls (to O(k)) iff lead_S < 0; lead_S is linear in ℓ with slope of fixed sign
+    slope_S = sp.factor(sp.diff(lead_S, L))
+    gap = sp.factor(l_S - l_lam)
+    gap_pos = sp.solveset(gap > 0, X, sp.S.Reals)
+    lam_rises_01 = sp.factor(A)   # on 0 < X < 1 both (X − 1) and ℓ(X − 1) − 4X are negative
+    return {"c": c, "charpoly": charpoly, "new_poly": sp.expand(new_poly), "A": A, "q_at_S": q_at_S,
+            "q_slope": q_slope, "q_const": q_const, "l_lam": l_lam, "on_boundary": on_boundary,
+            "feasible_boundary": feas, "boundary_ends": ends, "fixed_sign_factors": fixed_sign,
+            "kappa": kappa, "kappa_side": side, "small_k_order0": lead0, "small_k_S": lead_S,
+            "small_k_A": lead_A, "l_S_small_k": l_S, "small_k_slope": slope_S, "gap": gap,
+            "gap_positive_for": gap_pos, "A_on_01": lam_rises_01}
+
+
+def sharpness_falls_mu_form(Xv, Lv, kv):
+    """The first-step condition S' < S in the μ form (NumPy arrays): Q'(ηS) > 0 and 2ηS > ℓ'."""
+    fs = first_step_structure()
+    r = uv_route_derivation()
+    args = (X, L, K)
+    mu = sp.lambdify(args, r.sharpness_nd, "numpy")(Xv, Lv, kv)
+    q = sp.lambdify((X, L, K, MU), fs["q_at_S"], "numpy")(Xv, Lv, kv, mu)
+    lnext = sp.lambdify(args, r.nd_step[L], "numpy")(Xv, Lv, kv)
+    return (q > 0) & (2 * mu > lnext)
+
+
+def _first_step_general_markdown() -> list:
+    fs = first_step_structure()
+    mu = MU
+    out = ["### First step at a general state: where the NTK and the Hessian sharpness disagree\n",
+           f"$\\eta S$ is the larger root of ${_tex(fs['charpoly'])}$ (read off the sharpness formula). After one step the "
+           "new polynomial, evaluated at the old $\\mu = \\eta S$ and reduced with $\\mu^2 = \\ell\\mu + c(X)$, is linear in "
+           "$\\mu$: $Q'(\\eta S) = c(X) - c(X') - (\\ell' - \\ell)\\,\\eta S$ with "
+           f"$c(X) - c(X') = {_tex(fs['q_const'])}$. Hence, with no squaring, **$S' < S$ iff $Q'(\\eta S) > 0$ and "
+           "$2\\eta S > \\ell'$** (the old sharpness lies above the larger new root; equivalent to the sign-case form "
+           "in the initialisation section below).\n",
+           f"The NTK falls iff $A = {_tex(fs['A'])} < 0$. On $0 < X < 1$ both factors $X - 1$ and $\\ell(X-1) - 4X$ are "
+           "negative, so $\\lambda$ always rises there and every fall of $S$ is a disagreement. Elsewhere the NTK "
+           f"boundary is $\\ell_\\lambda = {_tex(fs['l_lam'])}$, feasible ($\\ell_\\lambda \\ge 2s|X|$) iff "
+           f"${_tex(fs['feasible_boundary']['>1'])} \\ge 0$ ($X > 1$) or ${_tex(fs['feasible_boundary']['<0'])} \\ge 0$ "
+           "($X < 0$), i.e. $k(X - 1)^2 \\le 4$. On it $A = 0$ and $Q'(\\eta S) = c(X) - c(X')$:\n",
+           f"$$Q'(\\eta S)\\big|_{{\\ell = \\ell_\\lambda}} = {_tex(fs['on_boundary'])},$$\n",
+           f"whose factor ${_tex(fs['fixed_sign_factors'][0])}$ is $\\le 0$ on the feasible boundary. So on the NTK "
+           f"boundary $S$ falls iff $k > \\kappa(X) = {_tex(fs['kappa'])}$ and rises iff $k < \\kappa(X)$ (signs checked "
+           "exactly on both branches), and by continuity the disagreement next to the boundary is:\n",
+           "- $k < \\kappa(X)$: a band just below $\\ell_\\lambda$ where **$\\lambda$ falls but $S$ rises**;",
+           "- $k > \\kappa(X)$: a band just above $\\ell_\\lambda$ where **$\\lambda$ rises but $S$ falls**.\n",
+           "$\\kappa > 0$ only for $X < -2/3$ or $X > 1$; for $-2/3 < X < 0$ the second case always holds.\n",
+           "**Small $k$** ($\\eta \\ll \\eta_c$, e.g. NTK at large width, where $k \\propto 1/n$): both changes are "
+           f"$O(k)$; $\\eta(S' - S) = k\\,[{_tex(fs['small_k_S'])}] + O(k^2)$ and $\\ell' - \\ell = k\\,[{_tex(fs['small_k_A'])}]$. "
+           f"The bracket is increasing in $\\ell$ (slope ${_tex(fs['small_k_slope'])}$), so to leading order **$S$ falls iff "
+           f"$\\ell < \\ell_S(X) = {_tex(fs['l_S_small_k'])}$** while $\\lambda$ falls iff $\\ell < \\ell_\\lambda(X)$; "
+           f"$\\ell_S - \\ell_\\lambda = {_tex(fs['gap'])}$ is positive exactly for $X \\in {_tex(fs['gap_positive_for'])}$ "
+           "(there: $\\lambda$ up and $S$ down for $\\ell_\\lambda < \\ell < \\ell_S$) and negative outside (there: "
+           "$\\lambda$ down and $S$ up for $\\ell_S < \\ell < \\ell_\\lambda$). At $X = 0$, $\\ell_S = 1$, the $k \\to 0$ limit "
+           "of $7/6 - \\sqrt{1+3k}/6$. Claim UV-first-step-disagreement.\n"]
+    return out
+
+
+def _parameterisation_markdown() -> list:
+    pn = parameterisation_numbers()
+    law = pn["law"]
+    co = law["coeffs"]
+    st = law["stats"][max(law["stats"])]
+    rel = law["relations"][0]
+    ex = rel["exponents"]
+    out = ["### Initial state: the fewest numbers, and the parameterisations\n",
+           "With layer-wise rates the map closes in $(X, \\ell_U, \\ell_v)$ ($\\ell_U = \\eta_U\\lambda_U$, "
+           "$\\ell_v = \\eta_v\\lambda_v$) and depends only on $k = a\\eta_U\\eta_v y^2$. At $U\\hat x = \\sigma_U g$, "
+           "$v = \\sigma_v h$ ($g, h$ standard Gaussian in $\\mathbb R^n$) the engine's initial state is exactly\n",
+           "$$X_0 = c_X\\, Z,\\quad \\ell_{U,0} = \\bar\\ell_U\\, \\chi_h,\\quad \\ell_{v,0} = \\bar\\ell_v\\, \\chi_g,\\qquad "
+           "Z = \\tfrac{1}{\\sqrt n}\\textstyle\\sum_i g_i h_i,\\ \\chi_h = \\tfrac1n \\sum_i h_i^2,\\ \\chi_g = \\tfrac1n \\sum_i g_i^2,$$\n",
+           f"$$c_X = {_tex(co['c_X'])},\\quad \\bar\\ell_U = {_tex(co['lbar_U'])},\\quad \\bar\\ell_v = {_tex(co['lbar_v'])},"
+           f"\\quad k = {_tex(co['k'])}$$\n",
+           f"(checked for $n = {', '.join(str(n) for n in law['stats'])}$; $n k$ and the coefficients do not depend on $n$). "
+           f"$Z, \\chi$ have laws that depend on $n$ only: $\\mathbb E Z = {_tex(st['E_Z'])}$, $\\mathbb E Z^2 = {_tex(st['E_Z2'])}$, "
+           f"$\\mathbb E\\chi = {_tex(st['E_chi'])}$, $\\operatorname{{Var}}\\chi = {_tex(law['Var_chi'])}$ (exact Gaussian "
+           "moments at each $n$; $n\\operatorname{Var}\\chi$ is the same at every $n$ checked). The exponent matrix of $(c_X^2, \\bar\\ell_U, \\bar\\ell_v, k, n)$ "
+           f"in the {len(law['symbols'])} constants has rank {law['rank']}; its one left-null vector "
+           f"$({', '.join(str(v) for v in ex.values())})$ gives the relation\n",
+           f"$$\\mathbb E X_0^2 = c_X^2 = {_tex(law['EX0_sq_in_numbers'])}"
+           " \\le \\frac{\\bar\\ell_0^2}{4 n k},\\qquad \\bar\\ell_0 = \\bar\\ell_U + \\bar\\ell_v.$$\n",
+           "**So the whole GD run, as a random process in $(X, \\ell_U, \\ell_v)$, depends on $(\\alpha, \\|x\\|, \\sigma_U, "
+           "\\sigma_v, \\eta_U, \\eta_v, y)$ and the width only through the four numbers $(n, k, \\bar\\ell_U, \\bar\\ell_v)$** "
+           f"(the constants have a {len(law['scaling_group'])}-dimensional group of scalings fixing all of them). Two "
+           "consequences: (i) a parameterisation is a curve $n \\mapsto (k, \\bar\\ell_U, \\bar\\ell_v)$, and two with the same "
+           "curve train identically in these variables; (ii) with $k$ and $\\bar\\ell_0$ of order one (EoS reachable), "
+           "$X_0 = f_0/y = O(n^{-1/2})$ in *every* parameterisation, and $X_0$ of order one forces $k = O(1/n)$, i.e. "
+           "$\\eta \\ll \\eta_c$: no parameterisation has both at large width.\n",
+           "Families ($f = (\\alpha/\\sqrt n) v^\\top U x$, $\\hat\\eta = O(1)$, $d$ the input dimension), exponents of $n$ "
+           "by SymPy limits:\n",
+           "| parameterisation | $(\\alpha, \\sigma_U^2, \\sigma_v^2, \\eta_U, \\eta_v)$ | $k$ | $\\bar\\ell_U$ | $\\bar\\ell_v$ | "
+           "$\\mathbb E X_0^2$ | exponents $(k, \\bar\\ell_0, \\mathbb E X_0^2)$ | regime as $n \\to \\infty$ |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r_ in pn["rows"]:
+        e, nu = r_["exponents"], r_["numbers"]
+        fam = ", ".join(_tex(t) for t in r_["family"])
+        out.append(f"| {r_['name']} | ${fam}$ | ${_tex(nu['k'])}$ | ${_tex(nu['lbar_U'])}$ | ${_tex(nu['lbar_v'])}$ | "
+                   f"${_tex(nu['EX0_sq'])}$ | $({_tex(e['k'])}, {_tex(e['ell0'])}, {_tex(e['EX0_sq'])})$ | {r_['regime']} |")
+    same = "; ".join(f"{a} = {b}" for a, b in pn["identical"]) or "none"
+    out += ["",
+            f"Families with identical numbers at every $n$ (hence identical training in $(X, \\ell)$): {same}. "
+            "Layer-wise rates enter only through $k \\propto \\eta_U\\eta_v$ and the split $\\bar\\ell_U : \\bar\\ell_v = "
+            "\\eta_U\\sigma_v^2 : \\eta_v\\sigma_U^2$; the $(X, \\ell_U + \\ell_v)$ dynamics is the one-rate map. "
+            "Early sharpness reduction versus sharpening: where $X_0 \\to 0$ (μP, mean-field) $\\lambda$ always rises and $S$ "
+            "falls in the first step iff $\\ell_0 < 7/6 - \\sqrt{1 + 3k}/6$; where $k \\to 0$ and $X_0$ stays of order one "
+            "(NTK) it is decided by the random $X_0$ through $\\ell_0 < \\ell_S(X_0)$ (previous subsection); standard "
+            "parameterisation with a fixed rate has $\\ell_0 \\propto n$ and diverges. Claim UV-init-numbers.\n"]
+    return out
