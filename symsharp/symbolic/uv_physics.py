@@ -548,9 +548,9 @@ def initial_law(widths: tuple = (1, 2, 3, 4)) -> dict:
         # n·k must not depend on n (then k = (n·k)/n for every width)
         here["n_k"] = sp.simplify(n * k_n)
         gens = list(g) + list(h)
+        e_chi = _std_gaussian_mean(chi_h, gens)
         stats_m[n] = {"E_Z": _std_gaussian_mean(Zs, gens), "E_Z2": _std_gaussian_mean(Zs ** 2, gens),
-                      "E_chi": _std_gaussian_mean(chi_h, gens),
-                      "Var_chi": sp.expand(_std_gaussian_mean(chi_h ** 2, gens) - 1)}
+                      "E_chi": e_chi, "Var_chi": sp.expand(_std_gaussian_mean(chi_h ** 2, gens) - e_chi ** 2)}
         if coeffs is None:
             coeffs = here
         elif any(sp.simplify(coeffs[q] - here[q]) != 0 for q in here):
@@ -735,12 +735,22 @@ def first_step_structure() -> dict:
     gap = sp.factor(l_S - l_lam)
     gap_pos = sp.solveset(gap > 0, X, sp.S.Reals)
     lam_rises_01 = sp.factor(A)   # on 0 < X < 1 both (X − 1) and ℓ(X − 1) − 4X are negative
+    # where the NTK boundary exists (X < 0 or X > 1), the part with κ > 0
+    bdom = sp.Union(sp.Interval.open(-sp.oo, 0), sp.Interval.open(1, sp.oo))
+    kappa_pos = sp.solveset(kappa > 0, X, bdom) if kappa is not None else None
+    # largest k with a feasible NTK boundary point, from the X > 1 feasibility factor (linear in s)
+    s_max = sp.solve(feas[">1"], S)
+    k_max = sp.factor(s_max[0] ** 2) if len(s_max) == 1 else None
+    l_S0 = l_S.subs(X, 0)
+    thr0 = r.first_step["S_threshold_f0_zero"]
+    thr0_lim = sp.limit(thr0, K, 0) if thr0 is not None else None
     return {"c": c, "charpoly": charpoly, "new_poly": sp.expand(new_poly), "A": A, "q_at_S": q_at_S,
             "q_slope": q_slope, "q_const": q_const, "l_lam": l_lam, "on_boundary": on_boundary,
             "feasible_boundary": feas, "boundary_ends": ends, "fixed_sign_factors": fixed_sign,
             "kappa": kappa, "kappa_side": side, "small_k_order0": lead0, "small_k_S": lead_S,
             "small_k_A": lead_A, "l_S_small_k": l_S, "small_k_slope": slope_S, "gap": gap,
-            "gap_positive_for": gap_pos, "A_on_01": lam_rises_01}
+            "gap_positive_for": gap_pos, "A_on_01": lam_rises_01, "kappa_positive_for": kappa_pos,
+            "k_max_boundary": k_max, "l_S_at_0": l_S0, "f0_threshold": thr0, "f0_threshold_k0": thr0_lim}
 
 
 def sharpness_falls_mu_form(Xv, Lv, kv):
@@ -768,22 +778,24 @@ def _first_step_general_markdown() -> list:
            "negative, so $\\lambda$ always rises there and every fall of $S$ is a disagreement. Elsewhere the NTK "
            f"boundary is $\\ell_\\lambda = {_tex(fs['l_lam'])}$, feasible ($\\ell_\\lambda \\ge 2s|X|$) iff "
            f"${_tex(fs['feasible_boundary']['>1'])} \\ge 0$ ($X > 1$) or ${_tex(fs['feasible_boundary']['<0'])} \\ge 0$ "
-           "($X < 0$), i.e. $k(X - 1)^2 \\le 4$. On it $A = 0$ and $Q'(\\eta S) = c(X) - c(X')$:\n",
+           f"($X < 0$), i.e. $k \\le {_tex(fs['k_max_boundary'])}$. On it $A = 0$ and $Q'(\\eta S) = c(X) - c(X')$:\n",
            f"$$Q'(\\eta S)\\big|_{{\\ell = \\ell_\\lambda}} = {_tex(fs['on_boundary'])},$$\n",
            f"whose factor ${_tex(fs['fixed_sign_factors'][0])}$ is $\\le 0$ on the feasible boundary. So on the NTK "
            f"boundary $S$ falls iff $k > \\kappa(X) = {_tex(fs['kappa'])}$ and rises iff $k < \\kappa(X)$ (signs checked "
            "exactly on both branches), and by continuity the disagreement next to the boundary is:\n",
            "- $k < \\kappa(X)$: a band just below $\\ell_\\lambda$ where **$\\lambda$ falls but $S$ rises**;",
            "- $k > \\kappa(X)$: a band just above $\\ell_\\lambda$ where **$\\lambda$ rises but $S$ falls**.\n",
-           "$\\kappa > 0$ only for $X < -2/3$ or $X > 1$; for $-2/3 < X < 0$ the second case always holds.\n",
+           f"$\\kappa > 0$ only for $X \\in {_tex(fs['kappa_positive_for'])}$; for the other $X < 0$ the second case "
+           "always holds.\n",
            "**Small $k$** ($\\eta \\ll \\eta_c$, e.g. NTK at large width, where $k \\propto 1/n$): both changes are "
            f"$O(k)$; $\\eta(S' - S) = k\\,[{_tex(fs['small_k_S'])}] + O(k^2)$ and $\\ell' - \\ell = k\\,[{_tex(fs['small_k_A'])}]$. "
            f"The bracket is increasing in $\\ell$ (slope ${_tex(fs['small_k_slope'])}$), so to leading order **$S$ falls iff "
            f"$\\ell < \\ell_S(X) = {_tex(fs['l_S_small_k'])}$** while $\\lambda$ falls iff $\\ell < \\ell_\\lambda(X)$; "
            f"$\\ell_S - \\ell_\\lambda = {_tex(fs['gap'])}$ is positive exactly for $X \\in {_tex(fs['gap_positive_for'])}$ "
            "(there: $\\lambda$ up and $S$ down for $\\ell_\\lambda < \\ell < \\ell_S$) and negative outside (there: "
-           "$\\lambda$ down and $S$ up for $\\ell_S < \\ell < \\ell_\\lambda$). At $X = 0$, $\\ell_S = 1$, the $k \\to 0$ limit "
-           "of $7/6 - \\sqrt{1+3k}/6$. Claim UV-first-step-disagreement.\n"]
+           "$\\lambda$ down and $S$ up for $\\ell_S < \\ell < \\ell_\\lambda$). At $X = 0$, "
+           f"$\\ell_S = {_tex(fs['l_S_at_0'])}$, the $k \\to 0$ limit (${_tex(fs['f0_threshold_k0'])}$) of the $f_0 = 0$ "
+           f"threshold ${_tex(fs['f0_threshold'])}$. Claim UV-first-step-disagreement.\n"]
     return out
 
 
