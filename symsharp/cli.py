@@ -20,8 +20,7 @@ import tempfile
 import time
 
 
-class UsageError(Exception):
-    """A bad command-line value: printed as one line, exit status 2."""
+from .errors import SymsharpError, UsageError  # noqa: F401  (UsageError re-exported)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +62,8 @@ def _parse_data(text):
         if "=" not in part:
             raise argparse.ArgumentTypeError(f"data must look like 'x=1,2;y=3,4', got {text!r}")
         k, v = part.split("=", 1)
+        if k.strip() in out:
+            raise argparse.ArgumentTypeError(f"data column {k.strip()!r} is given twice")
         vals = []
         for t in v.split(","):
             try:
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("derive", help="derive gradients, Hessians, NTK, GD map, invariants, reduction, sharpness, fixed points")
     d.add_argument("model", choices=["uv", "chain", "custom"])
     d.add_argument("--format", choices=["markdown", "latex", "json"], default="markdown")
+    d.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
     d.add_argument("--width", type=_positive_int("--width"), default=3, help="UV: width n (default 3)")
     d.add_argument("--input-dim", type=_positive_int("--input-dim"), default=2, help="UV: input dimension d (default 2)")
     d.add_argument("--alpha", type=_finite_float("--alpha", positive=True), default=None,
@@ -335,7 +337,7 @@ def _user_errors() -> tuple:
     from .claims.registry import ClaimError
     from .models.base import ModelError
 
-    return (UsageError, ModelError, ClaimError) + _numeric_errors()
+    return (SymsharpError, UsageError, ModelError, ClaimError) + _numeric_errors()
 
 
 def main(argv=None) -> int:

@@ -17,7 +17,7 @@ import json
 import sys
 import time
 
-from .cli import UsageError
+from .errors import UsageError
 
 MODEL_OPTIONS = {
     # dest: (flag, models, help)

@@ -9,6 +9,8 @@ Writes are atomic: the file appears complete or not at all.
 """
 from __future__ import annotations
 
+from .errors import SymsharpError
+
 import json
 import os
 import tempfile
@@ -20,7 +22,7 @@ import xarray as xr
 SUFFIXES = (".nc",)
 
 
-class ResultError(ValueError):
+class ResultError(SymsharpError):
     """A result file that cannot be written or read (one clear sentence)."""
 
 

@@ -20,6 +20,8 @@ through the drift of C.
 """
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 import json
 import math
 
@@ -38,7 +40,7 @@ DEFAULT_VALUES = {"N": (20, 40, 60, 80, 100), "depth": (2, 3, 4, 5), "eta": (0.2
 small start), for ``batch`` None means full batch (GD)."""
 
 
-class ExperimentError(ValueError):
+class ExperimentError(SymsharpError):
     """A bad experiment argument (one clear sentence)."""
 
 

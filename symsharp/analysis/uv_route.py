@@ -11,6 +11,8 @@ Default configuration (the one of ``symsharp run|orbit|phase|lyapunov uv``: widt
 """
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 import functools
 import math
 import time
@@ -21,7 +23,7 @@ import numpy as np
 DEFAULT_CONFIG = {"width": 100, "x_norm": 1.0, "y": 1.0, "alpha": 1.0}
 
 
-class RouteError(ValueError):
+class RouteError(SymsharpError):
     """Bad input to the route analysis (one clear sentence)."""
 
 

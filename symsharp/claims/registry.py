@@ -9,6 +9,8 @@ A checker returns a :class:`Outcome` whose status is one of
 """
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -16,7 +18,7 @@ from typing import Callable
 STATUSES = ("proved", "numerical", "refuted", "open")
 
 
-class ClaimError(ValueError):
+class ClaimError(SymsharpError):
     """Unknown claim id or a checker that broke its contract."""
 
 

@@ -2,11 +2,13 @@
 loading a cached kernel stays fast)."""
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 GENERATOR_VERSION = 4
 """Bump when generated modules change meaning (also keyed by the generator's source hash)."""
 
 DTYPES = ("float64", "float32")
 
 
-class CodegenError(ValueError):
+class CodegenError(SymsharpError):
     """An expression cannot be turned into a kernel (one clear sentence, shown to the user)."""

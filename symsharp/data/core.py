@@ -1,6 +1,8 @@
 """Synthetic data sets, file loaders and the data summary used by the chain-model runs."""
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 import math
 import os
 import warnings
@@ -12,7 +14,7 @@ import numpy as np
 KINDS = ("gaussian", "spectrum", "image")
 
 
-class DataError(ValueError):
+class DataError(SymsharpError):
     """Bad data or a bad data request (one clear sentence, shown to the user)."""
 
 

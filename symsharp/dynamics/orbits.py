@@ -5,6 +5,8 @@ DynamicalSystems.jl: ``transient`` steps are discarded, ``keep`` steps are kept.
 """
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -33,7 +35,7 @@ exceeds this factor times that over the first quarter is labelled ``diverged`` (
 before it crosses the divergence threshold."""
 
 
-class DynamicsError(ValueError):
+class DynamicsError(SymsharpError):
     """Bad input to an analysis function (one clear sentence, shown to the user)."""
 
 

@@ -7,13 +7,15 @@ take a :class:`Model` and return SymPy objects.
 """
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import sympy as sp
 
 
-class ModelError(ValueError):
+class ModelError(SymsharpError):
     """A model was asked for with invalid options (one clear sentence, shown to the user)."""
 
 

@@ -14,8 +14,7 @@ from .uv import ETA
 def _as_rational_matrix(arr, what):
     out = []
     for row in arr:
-        out.append([sp.nsimplify(float(t), rational=True) if isinstance(t, (float, np.floating)) else sp.sympify(t)
-                    for t in row])
+        out.append([sp.nsimplify(float(t), rational=True) for t in row])
     return out
 
 

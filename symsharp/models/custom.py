@@ -5,38 +5,33 @@ from typing import Mapping, Sequence
 
 import sympy as sp
 
+from ..expr import ExpressionError, check_names, parse_expression, parse_number
 from .base import Model, ModelError, ParamBlock, squared_loss
 from .uv import ETA
 
 _RESERVED = {"eta"}
-_MATH_NAMES = {"sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sinh", "cosh", "atan", "asin", "acos",
-               "pi", "E", "Abs", "sign", "erf", "Max", "Min", "Rational", "Heaviside", "cbrt", "asinh", "atanh"}
 
 
-def _parse(text: str, what: str, names: Sequence[str]) -> sp.Expr:
-    local = {n: sp.Symbol(n, real=True) for n in names}
+def _parse(text: str, what: str, symbols) -> sp.Expr:
+    """``text`` as a SymPy expression through the whitelist parser (never ``eval``)."""
     try:
-        expr = sp.parse_expr(text, local_dict=local, evaluate=True)
-    except Exception as exc:  # SymPy raises many types for bad text
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelError(f"cannot parse {what} {text!r} as a SymPy expression ({msg})") from None
-    if not isinstance(expr, sp.Expr):
-        raise ModelError(f"{what} {text!r} is not an algebraic expression")
-    return expr
+        return parse_expression(text, what, symbols=symbols)
+    except ExpressionError as exc:
+        raise ModelError(str(exc)) from None
 
 
-def _names(items) -> list:
-    if items is None:
-        return []
-    if isinstance(items, str):
-        items = [t for t in items.replace(" ", "").split(",") if t]
-    out = []
-    for t in items:
-        t = str(t)
-        if not t.isidentifier():
-            raise ModelError(f"{t!r} is not a valid symbol name")
-        out.append(t)
-    return out
+def _names(items, what="name") -> list:
+    try:
+        return check_names(items, what)
+    except ExpressionError as exc:
+        raise ModelError(str(exc)) from None
+
+
+def _value(v, what):
+    try:
+        return parse_number(v, what)
+    except ExpressionError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
@@ -53,25 +48,27 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
     """
     if (f is None) == (loss is None):
         raise ModelError("give exactly one of f (an output expression) or loss (a loss expression)")
-    inputs = _names(inputs)
-    params = _names(params)
+    inputs = _names(inputs, "input name")
+    params = _names(params, "parameter name")
+    clash = [p for p in params if p in inputs]
+    if clash:
+        raise ModelError(f"{clash[0]!r} is given both as a parameter and as an input")
     if data:
         for key in data:
-            if key != "y" and key not in inputs:
-                inputs.append(key)
-    known = set(inputs) | set(params) | {"y"}
+            name = _names([key], "data column")[0]
+            if name != "y" and name not in inputs:
+                inputs.append(name)
     text = f if f is not None else loss
     what = "f" if f is not None else "loss"
     if isinstance(text, str):
-        import re
-
-        tokens = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
-        # mathematical functions and constants keep their SymPy meaning unless declared explicitly
-        tokens = {t for t in tokens if t not in _MATH_NAMES}
-        expr = _parse(text, what, sorted(known | tokens))
+        expr = _parse(text, what, {})
+    elif isinstance(text, sp.Expr):
+        expr = text
     else:
-        expr = sp.sympify(text)
+        raise ModelError(f"{what} must be a string or a SymPy expression, got {type(text).__name__}")
     free = {s.name: s for s in expr.free_symbols}
+    if len(free) != len(expr.free_symbols):
+        raise ModelError(f"{what} uses two different symbols with the same name")
     if not inputs and f is not None and not params:
         import re as _re
 
@@ -83,18 +80,18 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
     missing = [p for p in params if p not in free]
     if missing:
         raise ModelError(f"parameter {missing[0]!r} does not occur in {what} {str(text)!r}")
-    psyms = tuple(sp.Symbol(p, real=True) for p in params)
+    psyms = tuple(free[p] for p in params)
     blocks = (ParamBlock("theta", psyms, (len(psyms),), ETA),)
     obs = {}
     if observables:
         for name, t in observables.items():
-            obs[name] = _parse(t, f"observable {name}", sorted(known | set(free)))
+            obs[name] = _parse(t, f"observable {name}", free)
     if loss is not None:
         return Model(name="custom", blocks=blocks, outputs=(), targets=(), loss=sp.expand(expr),
                      constants=tuple(s for s in expr.free_symbols if s not in psyms), observables=obs,
                      assumptions=("loss given directly",), options={"loss": str(expr)}, eta=ETA)
-    isyms = [sp.Symbol(n, real=True) for n in inputs]
-    ysym = sp.Symbol("y", real=True)
+    isyms = [free.get(n, sp.Symbol(n, real=True)) for n in inputs]
+    ysym = free.get("y", sp.Symbol("y", real=True))
     outs, ys = [], []
     if data:
         lengths = {k: len(list(v)) for k, v in data.items()}
@@ -108,15 +105,9 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
         for j in range(n):
             sub = {}
             for s in isyms:
-                val = sp.sympify(list(data[s.name])[j])
-                if not val.is_real or not val.is_finite:
-                    raise ModelError(f"data value {s.name}[{j}] = {val} is not a finite real number")
-                sub[s] = sp.nsimplify(val, rational=True) if val.is_Float else val
+                sub[s] = _value(list(data[s.name])[j], f"data value {s.name}[{j}]")
             outs.append(sp.expand(expr.subs(sub)))
-            yv = sp.sympify(list(data["y"])[j])
-            if not yv.is_real or not yv.is_finite:
-                raise ModelError(f"data value y[{j}] = {yv} is not a finite real number")
-            ys.append(sp.nsimplify(yv, rational=True) if yv.is_Float else yv)
+            ys.append(_value(list(data["y"])[j], f"data value y[{j}]"))
         consts = ()
         assum = (f"{n} numeric examples",)
     else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..expr import ExpressionError, parse_number
 from .base import Model, ModelError, ParamBlock, check_positive_int, matrix_symbols, vector_symbols, squared_loss
 
 ETA = sp.Symbol("eta", positive=True)
@@ -24,12 +25,9 @@ def _number(value, what):
     if value is None:
         return None
     try:
-        v = sp.nsimplify(value, rational=True) if isinstance(value, float) else sp.sympify(value)
-    except (sp.SympifyError, TypeError):
-        raise ModelError(f"{what} must be a number, got {value!r}") from None
-    if not v.is_number or not v.is_real:
-        raise ModelError(f"{what} must be a real number, got {value!r}")
-    return v
+        return parse_number(value, what)
+    except ExpressionError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def uv_model(width: int = 3, input_dim: int = 2, alpha=None, layerwise: bool = False,

@@ -1,6 +1,8 @@
 """Figures of runs and scans (trajectory, orbit diagram, phase diagram, Lyapunov curve)."""
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 import json
 from pathlib import Path
 
@@ -28,7 +30,7 @@ plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 160, "font.size": 10, "ax
                      "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False})
 
 
-class FigureError(ValueError):
+class FigureError(SymsharpError):
     """A figure that cannot be drawn or written (one clear sentence)."""
 
 

@@ -20,6 +20,8 @@ Derived here (symbolically, then used numerically):
 """
 from __future__ import annotations
 
+from ..errors import SymsharpError
+
 import numpy as np
 import sympy as sp
 
@@ -28,7 +30,7 @@ from .chain import minimum_sharpness_matrix, svd_coordinates, svd_model
 from .invariants import model_invariants
 
 
-class ChainGFError(ValueError):
+class ChainGFError(SymsharpError):
     """Bad input to a GF-limit computation (one clear sentence)."""
 
 
