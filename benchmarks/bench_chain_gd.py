@@ -35,7 +35,7 @@ import numba
 import numpy as np
 
 from symsharp.data import data_summary, make_dataset, svd_coordinates
-from symsharp.dynamics.chain import (chain_gd_numpy, chain_observables, chain_sgd_numpy, init_chain, run_chain, sgd_batches)
+from symsharp.models.chain.dynamics import (chain_gd_numpy, chain_observables, chain_sgd_numpy, init_chain, run_chain, sgd_batches)
 
 
 def best_time(fn, repeats):

@@ -35,7 +35,7 @@ import numba
 import numpy as np
 import sympy as sp
 
-from symsharp.codegen import uv_function_space_kernel
+from symsharp.models.uv.system import uv_function_space_kernel
 from symsharp.dynamics import detect_period, orbit_diagram
 
 # Scan set-up: UV function space with a = α²‖x‖²/n = 0.5, target y = 1, start (f, λ) = (0.5, 1).

@@ -13,3 +13,7 @@ class SymsharpError(ValueError):
 
 class UsageError(SymsharpError):
     """A bad command-line value (printed as one line, exit status 2)."""
+
+
+class ModelError(SymsharpError):
+    """A model was asked for with invalid options (one clear sentence, shown to the user)."""

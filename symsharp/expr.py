@@ -250,6 +250,8 @@ def parse_number(value, what: str = "value") -> sp.Expr:
     elif isinstance(value, Fraction):
         v = sp.Rational(value.numerator, value.denominator)
     elif isinstance(value, str):
+        if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise ExpressionError(f"{what} must be a finite real number, got {value!r}")
         v = parse_expression(value, what, allow_names=False)
     else:
         try:

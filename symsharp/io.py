@@ -26,6 +26,21 @@ class ResultError(SymsharpError):
     """A result file that cannot be written or read (one clear sentence)."""
 
 
+def versions() -> dict:
+    """Versions of Python, symsharp and the libraries a result depends on (stored with every result)."""
+    import importlib.metadata as md
+    import platform
+
+    out = {"python": platform.python_version()}
+    for pkg in ("symsharp", "numpy", "scipy", "numba", "llvmlite", "sympy", "xarray", "mpmath", "gmpy2",
+                "python-flint"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
 def check_output_path(path, suffixes=SUFFIXES, what: str = "output file", error=ResultError) -> Path:
     """Validate an output path before any work is done: a known suffix and an existing folder
     (raises ``error`` with one sentence naming ``what``)."""

@@ -15,6 +15,8 @@ import pytest
 import sympy as sp
 from hypothesis import settings
 
+import symsharp.models  # noqa: F401,E402  (registers the models and their claims' loader)
+
 # The test command is reproducible: Hypothesis draws the same examples on every run (CI included).
 # HYPOTHESIS_PROFILE=explore searches with fresh random examples instead.
 settings.register_profile("reproducible", derandomize=True, deadline=None)

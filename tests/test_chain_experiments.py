@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from symsharp.analysis.chain_experiments import (ExperimentError, eos_run, final_sharpness, flattest_imbalance,
+from symsharp.models.chain.experiments import (ExperimentError, eos_run, final_sharpness, flattest_imbalance,
                                                  references, sharpness_vs, summary_table)
-from symsharp.dynamics.chain import run_chain
+from symsharp.models.chain.dynamics import run_chain
 
 
 @pytest.mark.parametrize("kind,values", [("N", (20, 40)), ("depth", (2, 3)), ("eta", (0.3, 0.6)),
@@ -68,7 +68,7 @@ def test_eos_run_settles_at_two_over_eta_while_C_grows():
 
 
 def _eos_data():
-    from symsharp.analysis.chain_experiments import eos_setup
+    from symsharp.models.chain.experiments import eos_setup
 
     X, y, *_ = eos_setup()
     return X, y
@@ -115,7 +115,7 @@ def test_bad_arguments():
 
 def test_figures_and_saving(tmp_path):
     from symsharp.io import load_result, save_result
-    from symsharp.plots.chain import FigureError, plot_chain_result, plot_eos, plot_sharpness_vs
+    from symsharp.models.chain.plots import FigureError, plot_chain_result, plot_eos, plot_sharpness_vs
 
     ds = sharpness_vs("N", values=(20, 40), seeds=(0,), steps=3000)
     p = plot_sharpness_vs(ds, tmp_path / "n.png")

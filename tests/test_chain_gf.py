@@ -5,8 +5,8 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 from scipy.integrate import solve_ivp
 
-from symsharp.symbolic.chain import full_hessian, svd_coordinates
-from symsharp.symbolic.chain_gf import (ChainGFError, depth_threshold, derive_chain_gf, gf_limit, gf_limit_norm, gf_limit_root,
+from symsharp.models.chain.symbolic import full_hessian, svd_coordinates
+from symsharp.models.chain.gf import (ChainGFError, depth_threshold, derive_chain_gf, gf_limit, gf_limit_norm, gf_limit_root,
                                         gf_limit_sharpness, rank_one_threshold, secular_top_root, small_init_sharpness)
 
 

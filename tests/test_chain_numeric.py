@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from symsharp.claims import get_claim
-from symsharp.symbolic.chain import dataset_difficulty, derive_chain, full_hessian, imbalance, sharpness
+from symsharp.models.chain.symbolic import dataset_difficulty, derive_chain, full_hessian, imbalance, sharpness
 
 
 def _loss(X, y, u, v):

@@ -1,4 +1,4 @@
-"""Chain-model runs in SVD coordinates (symsharp.dynamics.chain) against independent references:
+"""Chain-model runs in SVD coordinates (symsharp.models.chain.dynamics) against independent references:
 plain NumPy GD/SGD in raw coordinates, dense eigensolvers on the full Hessian and on JJᵀ/N."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from symsharp.data import make_dataset, svd_coordinates
 from symsharp.dynamics import DynamicsError
-from symsharp.dynamics.chain import (BatchSampler, ChainRun, arrow_top_eigenvalue, chain_gd_numpy, chain_observables,
+from symsharp.models.chain.dynamics import (BatchSampler, ChainRun, arrow_top_eigenvalue, chain_gd_numpy, chain_observables,
                                      chain_sgd_numpy, init_chain, run_chain, sgd_batches)
-from symsharp.symbolic.chain import full_hessian
+from symsharp.models.chain.symbolic import full_hessian
 
 
 def _data(N, d, seed, scale=1.0):
@@ -295,7 +295,7 @@ def test_progress_bar(capsys):
 
 def test_chain_svd_model_compiles_the_same_gd_map():
     from symsharp.codegen.maps import gd_kernel
-    from symsharp.dynamics.chain import chain_svd_model
+    from symsharp.models.chain.dynamics import chain_svd_model
 
     X, y = _data(7, 3, 9)
     m = chain_svd_model(X, y, 3)

@@ -14,7 +14,8 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from symsharp.codegen import CodegenError, cached_map, compile_map, gd_kernel, uv_function_space_kernel
+from symsharp.codegen import CodegenError, cached_map, compile_map, gd_kernel
+from symsharp.models.uv.system import uv_function_space_kernel
 from symsharp.models import custom_model, uv_model
 from symsharp.symbolic.calculus import gd_map
 from symsharp.symbolic.reduction import reduce_map

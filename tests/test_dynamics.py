@@ -11,7 +11,8 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from symsharp.codegen import gd_kernel, uv_function_space_kernel
+from symsharp.codegen import gd_kernel
+from symsharp.models.uv.system import uv_function_space_kernel
 from symsharp.dynamics import REGIMES, DynamicsError, detect_period, lyapunov, orbit_diagram
 from symsharp.models import custom_model
 from symsharp.symbolic.calculus import gd_map

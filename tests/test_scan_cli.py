@@ -14,7 +14,7 @@ from symsharp.cli import main
 from symsharp.dynamics import scan
 from symsharp.dynamics.grid import parse_grid
 from symsharp.dynamics.orbits import DynamicsError
-from symsharp.dynamics.systems import uv_system
+from symsharp.models.uv.system import uv_system
 from symsharp.io import load_result, metadata, save_result
 
 
@@ -148,7 +148,7 @@ def test_quadratic_loss_phase_diagram_is_eta_S_below_2(S):
 
 
 def _quadratic(S):
-    from symsharp.dynamics.systems import custom_system
+    from symsharp.models.custom import custom_system
 
     return custom_system(loss=f"{S!r}*w**2/2", params="w")
 
@@ -223,7 +223,7 @@ def test_float32_kernel_runs_in_float32(capsys):
     (["orbit", "uv", "--eta", "1:2:3", "--width", "0"], "width must be >= 1"),
     (["orbit", "uv", "--eta", "1:2:3", "--keep", "1"], "keep must be"),
     (["run", "uv", "--eta", "nan"], "finite"),
-    (["run", "uv", "--batch", "3"], "chain model"),
+    (["run", "uv", "--batch", "3"], "unrecognized arguments: --batch 3"),
     (["run", "custom", "--loss", "w**2", "--init", "v=3"], "not a parameter"),
     (["run", "custom", "--loss", "w**("], "cannot parse"),
     (["lyapunov", "uv", "--eta", "1:2:3", "--steps", "0"], "steps must be"),
@@ -251,7 +251,7 @@ def test_save_is_atomic_and_validates(tmp_path, uv):
 # ------------------------------------------------------------------------------ chain model
 def test_run_chain_reports_data_numbers_and_matches_numpy(capsys, tmp_path):
     from symsharp.data import data_summary, make_dataset
-    from symsharp.dynamics.chain import chain_gd_numpy, init_chain
+    from symsharp.models.chain.dynamics import chain_gd_numpy, init_chain
 
     out = tmp_path / "c.nc"
     assert main(["run", "chain", "--depth", "3", "--samples", "30", "--dim", "6", "--eta", "0.2", "--steps", "300",
@@ -271,8 +271,8 @@ def test_run_chain_reports_data_numbers_and_matches_numpy(capsys, tmp_path):
 
 def test_orbit_chain_sharpness_is_the_full_hessian_top_eigenvalue():
     from symsharp.data import make_dataset, svd_coordinates
-    from symsharp.dynamics.systems import chain_system
-    from symsharp.symbolic.chain import full_hessian
+    from symsharp.models.chain.system import chain_system
+    from symsharp.models.chain.symbolic import full_hessian
 
     sysm = chain_system(depth=2, samples=12, dim=2)
     ds = scan.orbit(sysm, {"eta": [0.3, 1.0, 1.6]}, transient=500, keep=8)
@@ -348,7 +348,7 @@ def test_experiment_cli(capsys, tmp_path):
 
 
 def test_custom_run_records_dense_sharpness_and_ntk(nx):
-    from symsharp.dynamics.systems import custom_system
+    from symsharp.models.custom import custom_system
 
     sysm = custom_system(f="w1*w2*w3*x + w3*x**2", data={"x": ["1", "2", "-1"], "y": ["1", "3", "0.5"]},
                          params="w1,w2,w3")
@@ -369,10 +369,12 @@ def test_custom_run_records_dense_sharpness_and_ntk(nx):
 
 
 def test_figures_command_writes_every_showcase_result(capsys, tmp_path):
-    from symsharp.cli_dynamics import SHOWCASE
+    from symsharp.models import available_models
 
+    showcase = [item for spec in available_models().values() if not spec.source for item in spec.showcase]
+    assert {stem for stem, _ in showcase} >= {"uv_orbit", "uv_lyapunov", "uv_phase", "uv_trajectory", "chain_trajectory"}
     assert main(["figures", "--dir", str(tmp_path / "figs")]) == 0
-    for stem, argv in SHOWCASE:
+    for stem, argv in showcase:
         ds = load_result(tmp_path / "figs" / f"{stem}.nc")
         assert metadata(ds)["kind"] == argv[0]
         assert (tmp_path / "figs" / f"{stem}.png").stat().st_size > 5_000

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from symsharp.symbolic import uv_init as ui
+from symsharp.models.uv import init as ui
 
 
 def test_moments_match_monte_carlo():

@@ -8,7 +8,9 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from symsharp.symbolic import uv_physics as up
+from symsharp.models.uv import eos as up
+from symsharp.models.uv import init as ui
+from symsharp.models.uv import report as ur
 
 
 def _gd(U, v, x, y, alpha, eta_U, eta_v, steps):
@@ -37,22 +39,22 @@ def _step(X, L, k):
 
 def _numbers(p):
     """(k, ℓ̄_U, ℓ̄_v, c_X²) from the derived coefficients, at numeric constants p (dict by name)."""
-    law = up.initial_law()
+    law = ui.initial_law()
     sub = {s: p[s.name] for s in law["symbols"]}
     co = law["coeffs"]
     return [float(e.subs(sub)) for e in (co["k"], co["lbar_U"], co["lbar_v"], co["c_X"] ** 2)]
 
 
 def test_initial_law_structure():
-    law = up.initial_law()
+    law = ui.initial_law()
     co = law["coeffs"]
     assert set(co) == {"c_X", "lbar_U", "lbar_v", "k"}
     assert len(law["relations"]) == 1 and law["relations"][0]["constant"] == 1
     assert law["rank"] == 4 and len(law["scaling_group"]) == len(law["symbols"]) - 4
     # the derived relation, evaluated on the coefficients themselves
-    rel = law["EX0_sq_in_numbers"].subs({up.LBU: co["lbar_U"], up.LBV: co["lbar_v"], up.K: co["k"]})
+    rel = law["EX0_sq_in_numbers"].subs({ui.LBU: co["lbar_U"], ui.LBV: co["lbar_v"], up.K: co["k"]})
     assert sp.simplify(rel - co["c_X"] ** 2) == 0
-    assert sp.simplify(law["Var_chi"] * up.NW) == 2
+    assert sp.simplify(law["Var_chi"] * ui.NW) == 2
     for m in law["stats"].values():
         assert m["E_Z"] == 0 and m["E_Z2"] == 1 and m["E_chi"] == 1
 
@@ -82,7 +84,7 @@ def test_numbers_against_monte_carlo():
 @given(st.integers(2, 8), st.integers(1, 3), st.integers(0, 2 ** 31 - 1))
 @settings(max_examples=40, deadline=None)
 def test_equal_numbers_give_equal_trajectories(n, d, seed):
-    law = up.initial_law()
+    law = ui.initial_law()
     rng = np.random.default_rng(seed)
     base = {"alpha": rng.uniform(0.5, 1.5), "eta_U": rng.uniform(0.05, 0.3), "eta_v": rng.uniform(0.05, 0.3), "n": n,
             "sigma_U": rng.uniform(0.3, 1.0), "sigma_v": rng.uniform(0.3, 1.0), "x_norm": rng.uniform(0.5, 1.5),
@@ -105,7 +107,7 @@ def test_equal_numbers_give_equal_trajectories(n, d, seed):
 
 
 def test_mup_forms_train_identically():
-    pn = up.parameterisation_numbers()
+    pn = ui.parameterisation_numbers()
     assert ("μP, multiplier form (one rate)", "μP, standard form (layer-wise rates)") in pn["identical"]
     fams = {r["name"]: r["family"] for r in pn["rows"]}
     rng = np.random.default_rng(3)
@@ -114,7 +116,7 @@ def test_mup_forms_train_identically():
     x = np.eye(d)[0] * 1.2
     runs = []
     for name in ("μP, multiplier form (one rate)", "μP, standard form (layer-wise rates)"):
-        a, su2, sv2, eu, ev = (float(t.subs({up.NW: n, up.DIN: d, up.ETAHAT: sp.Rational(3, 10)})) for t in fams[name])
+        a, su2, sv2, eu, ev = (float(t.subs({ui.NW: n, ui.DIN: d, ui.ETAHAT: sp.Rational(3, 10)})) for t in fams[name])
         r = _gd(np.sqrt(su2) * G, np.sqrt(sv2) * H, x, 1.0, a, eu, ev, 30)
         runs.append(np.stack([r[:, 0], r[:, 1] + r[:, 2]], 1))
     assert np.allclose(runs[0], runs[1], rtol=1e-9, atol=1e-12)
@@ -128,7 +130,7 @@ def test_mup_forms_train_identically():
 
 
 def test_parameterisation_exponents_against_finite_n_slopes():
-    pn = up.parameterisation_numbers()
+    pn = ui.parameterisation_numbers()
     ex = {r["name"]: r["exponents"] for r in pn["rows"]}
     assert (ex["NTK"]["k"], ex["NTK"]["ell0"], ex["NTK"]["EX0_sq"]) == (-1, 0, 0)
     assert (ex["standard, η fixed"]["k"], ex["standard, η fixed"]["ell0"]) == (0, 1)
@@ -136,15 +138,15 @@ def test_parameterisation_exponents_against_finite_n_slopes():
             ex["μP, multiplier form (one rate)"]["EX0_sq"]) == (0, 0, -1)
     for r in pn["rows"]:
         for q in ("k", "ell0", "EX0_sq"):
-            e = r["numbers"][q].subs({up.XNORM: 1, sp.Symbol("y", real=True): 1, sp.Symbol("y"): 1,
-                                      up.ETAHAT: sp.Rational(1, 3), up.DIN: 5})
+            e = r["numbers"][q].subs({ui.XNORM: 1, sp.Symbol("y", real=True): 1, sp.Symbol("y"): 1,
+                                      ui.ETAHAT: sp.Rational(1, 3), ui.DIN: 5})
             e = e.subs({s: 1 for s in e.free_symbols if s.name == "y"})
-            f = sp.lambdify(up.NW, e)
+            f = sp.lambdify(ui.NW, e)
             slope = (np.log(float(f(10 ** 8))) - np.log(float(f(10 ** 7)))) / np.log(10.0)
             assert slope == pytest.approx(float(r["exponents"][q]), abs=1e-6), (r["name"], q)
         # n k E X₀²/ℓ̄₀² = ℓ̄_Uℓ̄_v/(ℓ̄_U + ℓ̄_v)² ≤ 1/4
-        mr = r["numbers"]["manifold_ratio"].subs({up.DIN: 5})
-        assert all(float(mr.subs(up.NW, nv)) <= 0.25 + 1e-15 for nv in (1, 10, 1000))
+        mr = r["numbers"]["manifold_ratio"].subs({ui.DIN: 5})
+        assert all(float(mr.subs(ui.NW, nv)) <= 0.25 + 1e-15 for nv in (1, 10, 1000))
 
 
 @given(st.floats(0.01, 5.0), st.floats(-3.0, 3.0), st.floats(0.0, 6.0))
@@ -154,11 +156,11 @@ def test_mu_form_matches_direct_evaluation(k, X, extra):
     d = _S(*_step(X, L, k), k) - _S(X, L, k)
     if abs(d) < 1e-9 * (1 + _S(X, L, k)):
         return
-    assert bool(up.sharpness_falls_mu_form(np.array(X), np.array(L), np.array(k))) == (d < 0)
+    assert bool(ui.sharpness_falls_mu_form(np.array(X), np.array(L), np.array(k))) == (d < 0)
 
 
 def test_kappa_decides_the_side_of_the_ntk_boundary():
-    fs = up.first_step_structure()
+    fs = ui.first_step_structure()
     kap = sp.lambdify(up.X, fs["kappa"])
     rng = np.random.default_rng(8)
     seen = {"lam_down_S_up": 0, "lam_up_S_down": 0}
@@ -189,7 +191,7 @@ def test_kappa_decides_the_side_of_the_ntk_boundary():
 
 
 def test_small_k_threshold_and_the_f0_zero_limit():
-    fs = up.first_step_structure()
+    fs = ui.first_step_structure()
     lS = sp.lambdify(up.X, fs["l_S_small_k"])
     assert fs["l_S_small_k"].subs(up.X, 0) == 1
     thr0 = up.uv_route_derivation().first_step["S_threshold_f0_zero"]
@@ -214,6 +216,6 @@ def test_lambda_always_rises_between_zero_and_target():
 
 
 def test_markdown_has_the_new_sections():
-    md = up.uv_route_markdown()
+    md = ur.uv_route_markdown()
     assert "### First step at a general state" in md and "### Initial state: the fewest numbers" in md
     assert "\\kappa(X)" in md and "μP, standard form (layer-wise rates)" in md

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symsharp.analysis import DEFAULT_CONFIG, RouteError, route_to_chaos
-from symsharp.analysis import uv_route as U
-from symsharp.codegen import uv_function_space_kernel
+from symsharp.models.uv.route import DEFAULT_CONFIG, RouteError, route_to_chaos
+from symsharp.models.uv import route as U
+from symsharp.models.uv.system import uv_function_space_kernel
 from symsharp.dynamics import orbit_diagram
-from symsharp.symbolic import uv_physics as up
+from symsharp.models.uv import eos as up
 
 
 @pytest.fixture(scope="module")

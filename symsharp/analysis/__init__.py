@@ -1,4 +1,2 @@
-"""Analyses built on the derivations and kernels (route to chaos of the UV model, …)."""
-from .uv_route import DEFAULT_CONFIG, RouteError, route_to_chaos
-
-__all__ = ["route_to_chaos", "DEFAULT_CONFIG", "RouteError"]
+"""Analyses built on compiled maps and derivations, for every model alike: bifurcation analysis,
+precision and certification, wide-network sharpness (each a module or package of its own)."""

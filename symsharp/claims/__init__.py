@@ -1,7 +1,8 @@
-"""Claims from the papers and from the derivations, each with a checker."""
+"""The claim registry and the checker protocol.
+
+Claims live with their model (``symsharp/models/<name>/claims*.py``) and register themselves with
+:func:`register`; :func:`symsharp.models.load_claims` imports every registered model's claims.
+"""
 from .registry import Claim, ClaimError, Outcome, all_claims, get_claim, register, verify
 
 __all__ = ["Claim", "ClaimError", "Outcome", "all_claims", "get_claim", "register", "verify"]
-from . import yoo_gf  # noqa: E402,F401  (registers the GF-limit and Y7/Y8 claims)
-from . import uv_route_claims  # noqa: E402,F401  (registers the UV route-to-chaos claims)
-from . import uv_init_claims  # noqa: E402,F401  (registers the UV initialisation/parameterisation claims)

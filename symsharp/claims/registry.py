@@ -75,8 +75,18 @@ def register(id: str, source: str, statement: str, assumptions=(), corrects: str
     return deco
 
 
+_LOADERS: list = []
+
+
+def add_loader(fn: Callable[[], None]) -> None:
+    """Register a function that imports claim modules (called before claims are listed)."""
+    if fn not in _LOADERS:
+        _LOADERS.append(fn)
+
+
 def _load_all():
-    from . import uv_claims, yoo, general  # noqa: F401  (registration side effects)
+    for fn in list(_LOADERS):
+        fn()
 
 
 def all_claims() -> list[Claim]:

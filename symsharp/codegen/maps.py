@@ -1,6 +1,7 @@
 """Recipes: compiled kernels of the maps the toolkit derives (derived once, then cached)."""
 from __future__ import annotations
 
+from .common import CodegenError
 from .kernel import CompiledMap, cached_map, compile_map
 
 
@@ -47,18 +48,21 @@ def sgd_kernel(model, batch, dtype: str = "float64", name: str | None = None) ->
                        name=name or f"sgd_{model.name}_b{tag}"[:60])
 
 
-def _uv_function_space_kwargs(width, input_dim, alpha):
-
+def function_space_kwargs(model, name: str = "function_space") -> dict:
+    """``compile_map`` arguments for the closed function-space GD map of ``model`` (a model with
+    observables f and lam whose reduction closes, e.g. UV): state (f, lam); parameters eta, a, y
+    first, then the other constants; observables loss, residual f − y, the loss-Hessian sharpness
+    and the gradient-flow invariant of the reduced map, as derived.  Raises ``CodegenError`` when
+    the reduction does not close."""
     import sympy as sp
-    from ..models import uv_model
-    from ..symbolic.reduction import reduce_map
+
     from ..symbolic.invariants import conserved_quantities
+    from ..symbolic.reduction import reduce_map
     from ..symbolic.sharpness import function_space_sharpness
 
-    model = uv_model(width, input_dim, alpha=alpha)
     red = reduce_map(model)
     if not red.closes:
-        raise ValueError(f"the UV function-space map does not close: {red.reason}")
+        raise CodegenError(f"the function-space map of model {model.name!r} does not close: {red.reason}")
     f, lam = red.variables
     names = {s.name: s for e in red.step.values() for s in e.free_symbols}
     y = names.get("y", sp.Symbol("y", real=True))
@@ -72,17 +76,4 @@ def _uv_function_space_kwargs(width, input_dim, alpha):
         obs["invariant"] = inv[0]
     params = [names[n] for n in ("eta", "a", "y") if n in names]
     params += sorted((set(names.values()) - set(params) - {f, lam}), key=lambda s: s.name)
-    return dict(step=red.step, state=[f, lam], params=params, observables=obs,
-                name="uv_function_space")
-
-
-def uv_function_space_kernel(width: int = 3, input_dim: int = 2, alpha=None,
-                             dtype: str = "float64") -> CompiledMap:
-    """Kernel of the closed GD map of (f, λ) of the UV model, derived by
-    :func:`symsharp.symbolic.reduction.reduce_map` (state (f, lam); parameters (eta, a, y) with
-    a = α²‖x‖²/n; observables loss, residual f − y, the loss-Hessian sharpness and the
-    gradient-flow invariant of the reduced map, as derived).
-
-    The derivation runs once; later calls and processes load the cached kernel directly."""
-    recipe = f"uv_function_space(width={width!r}, input_dim={input_dim!r}, alpha={alpha!r})"
-    return cached_map(recipe, lambda: _uv_function_space_kwargs(width, input_dim, alpha), dtype)
+    return dict(step=red.step, state=[f, lam], params=params, observables=obs, name=name)

@@ -8,7 +8,6 @@ library versions; :mod:`symsharp.io` saves and reloads it and :mod:`symsharp.plo
 from __future__ import annotations
 
 import json
-import platform
 import time
 from typing import Mapping
 
@@ -16,24 +15,13 @@ import numpy as np
 import xarray as xr
 
 from ..codegen.kernel import DEFAULT_CHECK_EVERY, DEFAULT_THRESHOLD
+from ..io import versions
 from .grid import parse_grid
 from .orbits import REGIMES, DynamicsError, OrbitDiagram, lyapunov, orbit_diagram
 from .systems import System
 
 PROGRESS_STEPS = 2_000_000_000
 """Scans with more map steps than this (about a second of kernel time) show a progress bar."""
-
-
-def versions() -> dict:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("symsharp", "numpy", "numba", "sympy", "xarray", "mpmath"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return out
 
 
 def _spec_text(v) -> object:
@@ -43,10 +31,10 @@ def _spec_text(v) -> object:
 def _metadata(kind: str, system: System, specs: Mapping, settings: Mapping) -> str:
     opts = {k: _spec_text(specs.get(k, o.default)) for k, o in system.options.items()}
     meta = {"kind": kind, "model": system.name, "description": system.description,
-            "options": opts, "settings": dict(settings), "dtype": str(np.dtype(system.kernel.dtype)),
-            "seed": settings.get("seed", 0), "kernel": system.kernel.path.name, "versions": versions(),
+            "options": opts, "settings": dict(settings), "dtype": system.dtype,
+            "seed": settings.get("seed", 0), "kernel": system.kernel_name, "versions": versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    meta.update(system.extra.get("metadata", {}))
+    meta.update(system.metadata)
     return json.dumps(meta, default=str)
 
 
@@ -112,7 +100,7 @@ def _orbit_core(system: System, x0, P, transient, keep, observable, continuation
     ranges, bar = _chunks(G, work, label, progress)
     parts = []
     carry = None
-    observe_fn = system.extra.get("observers", {}).get(observable)
+    observe_fn = system.observers.get(observable)
     try:
         for lo, hi in ranges:
             parts.append(orbit_diagram(system.kernel, x0[lo:hi], P[lo:hi], transient=transient, keep=keep,
@@ -154,6 +142,7 @@ def orbit(system: System, options: Mapping, transient: int = 10_000, keep: int =
     Per grid point: ``keep`` values of ``observable`` after ``transient`` steps, the period, the
     regime label and the largest Lyapunov exponent.  ``continuation=True`` starts every grid
     point from the previous point's state after its transient (previous-state seeding)."""
+    system.require_deterministic("orbit")
     transient, keep = _steps(transient, "transient"), _steps(keep, "keep", 2)
     grids = _grids(system, options)
     (axis,) = _scanned(grids, 1, "orbit")
@@ -202,6 +191,7 @@ def phase(system: System, options: Mapping, x: str | None = None, y: str | None 
           check_every: int = DEFAULT_CHECK_EVERY, seed: int = 0, progress=None) -> xr.Dataset:
     """Regime labels over the 2-D grid of two options (``x`` and ``y``; by default the two
     options given as grids, in the order given).  ``regime[i, j]`` is at y[i], x[j]."""
+    system.require_deterministic("phase")
     transient, keep = _steps(transient, "transient"), _steps(keep, "keep", 2)
     grids = _grids(system, options)
     axes = None if x is None and y is None else [x, y]
@@ -244,6 +234,7 @@ def lyapunov_curve(system: System, options: Mapping, steps: int = 10_000, transi
                    threshold: float = DEFAULT_THRESHOLD, check_every: int = DEFAULT_CHECK_EVERY,
                    seed: int = 0, progress=None) -> xr.Dataset:
     """Largest Lyapunov exponent along the one option given as a grid, from the compiled tangent map."""
+    system.require_deterministic("lyapunov")
     steps, transient = _steps(steps, "steps", 1), _steps(transient, "transient")
     grids = _grids(system, options)
     (axis,) = _scanned(grids, 1, "lyapunov")
@@ -288,6 +279,8 @@ def run(system: System, options: Mapping, steps: int = 1000, record_every: int =
     multi = [k for k, v in grids.items() if v.size > 1]
     if multi:
         raise DynamicsError(f"run takes one value per option; {multi[0]!r} has several (use orbit or phase to scan)")
+    if system.runner is not None:
+        return _run_with_runner(system, options, grids, steps, record_every, threshold, check_every, progress)
     x0, P, flat = system.prepare(grids)
     kern = system.kernel
     rec_steps = np.arange(0, steps + 1, record_every, dtype=np.int64)
@@ -329,14 +322,14 @@ def run(system: System, options: Mapping, steps: int = 1000, record_every: int =
         vals = kern.observe(recs[ok], np.broadcast_to(P[0], (int(ok.sum()), kern.m)))
         for n, v in vals.items():
             obs[n][ok] = v
-    hidden = system.extra.get("hidden", ())
+    hidden = system.hidden
     for n, v in obs.items():
         if not (hidden and n.startswith(hidden)):
             data[n] = (("step",), v)
-    for n, fn in system.extra.get("observers", {}).items():
+    for n, fn in system.observers.items():
         if n not in data:
             data[n] = (("step",), np.asarray(fn(recs), dtype=float))
-    hook = system.extra.get("param_records")
+    hook = system.param_records
     if hook is not None:  # parameter norms from a parameter-space run of the same GD
         raw = {k: (np.asarray(v, float) if v is not None else None) for k, v in system.resolve(grids).items()}
         for n, v in hook(raw, steps, record_every).items():
@@ -354,16 +347,38 @@ def run(system: System, options: Mapping, steps: int = 1000, record_every: int =
     return ds
 
 
+def _run_with_runner(system, options, grids, steps, record_every, threshold, check_every, progress):
+    """A run through the system's own runner (e.g. the chain model's GD/SGD in SVD coordinates)."""
+    vals = {k: (None if v is None else float(v[0])) for k, v in system.resolve(grids).items()}
+    out = system.runner(vals, steps, record_every, threshold, progress)
+    data = {n: (dims, arr, dict(attrs)) for n, (dims, arr, attrs) in out["data"].items()}
+    coords = {"step": np.asarray(out["steps"], dtype=np.int64)}
+    coords.update({n: c for n, c in out.get("coords", {}).items()})
+    ds = xr.Dataset(data, coords=coords)
+    for k, v in vals.items():
+        if v is not None:
+            ds.attrs[k] = v
+    ds.attrs.update(out.get("attrs", {}))
+    ds.attrs["diverged_at"] = int(out["diverged_at"])
+    settings = {"steps": steps, "record_every": record_every, "threshold": threshold, "check_every": check_every,
+                "seed": int(vals.get("seed") or 0)}
+    settings.update(out.get("settings", {}))
+    ds.attrs["symsharp"] = _metadata("run", system, options, settings)
+    return ds
+
+
 def run_summary(ds: xr.Dataset) -> dict:
     """A short JSON summary of a run: final values of every recorded variable and the divergence step."""
     out = {"steps": int(json.loads(ds.attrs["symsharp"])["settings"]["steps"]),
            "diverged_at": int(ds.attrs.get("diverged_at", -1))}
-    final = {}
+    initial, final = {}, {}
     for name, var in ds.data_vars.items():
         if var.dims == ("step",):
             v = var.values
+            initial[name] = float(v[0]) if v.size and np.isfinite(v[0]) else None
             fin = v[np.isfinite(v)]
             final[name] = float(fin[-1]) if fin.size else None
+    out["initial"] = initial
     out["final"] = final
     if "eta" in ds.attrs:
         out["two_over_eta"] = 2.0 / ds.attrs["eta"]

@@ -1,123 +1,111 @@
-"""A model the user writes down: an expression for f (plus a dataset) or directly a loss L(θ)."""
+"""The ``custom`` model: any model a user writes down on the command line or in Python — an
+expression for f with a data set, or a loss — parsed by the whitelist parser (never evaluated).
+
+    symsharp derive custom --f "w1*w2*x" --data "x=1,2;y=1,3" --json
+    symsharp orbit custom --loss 'w**2/2 - w**3/3' --init w=0.3 --eta 1.5:3:1000 --observable w
+
+Also the claims that hold for any model and are checked on a model written down here.
+"""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from ..claims.registry import Outcome, register
+from ..errors import ModelError
+from ..validate import Option
+from .generic_options import ETA_OPTION
+from .registry import ModelSpec, register_model
 
-import sympy as sp
-
-from ..expr import ExpressionError, check_names, parse_expression, parse_number
-from .base import Model, ModelError, ParamBlock, squared_loss
-from .uv import ETA
-
-_RESERVED = {"eta"}
-
-
-def _parse(text: str, what: str, symbols) -> sp.Expr:
-    """``text`` as a SymPy expression through the whitelist parser (never ``eval``)."""
-    try:
-        return parse_expression(text, what, symbols=symbols)
-    except ExpressionError as exc:
-        raise ModelError(str(exc)) from None
-
-
-def _names(items, what="name") -> list:
-    try:
-        return check_names(items, what)
-    except ExpressionError as exc:
-        raise ModelError(str(exc)) from None
+OPTIONS = (
+    Option("f", None, "output f as an expression in parameters and inputs (or give --loss)", kind="str",
+           metavar="EXPR"),
+    Option("loss", None, "loss L(θ) as an expression (instead of --f)", kind="str", metavar="EXPR"),
+    Option("params", None, "comma-separated parameter names (default: every free name that is not an input or y)",
+           kind="str", metavar="NAMES"),
+    Option("inputs", None, "comma-separated input names (default: names in --data, or x, x1, x_2, ...)", kind="str",
+           metavar="NAMES"),
+    Option("data", None, "data set, one column per input and y: 'x=1,2,3;y=0.5,1,2'", kind="str", metavar="COLUMNS"),
+    Option("init", (), "initial value of a parameter, NAME=SPEC (repeatable; SPEC a number, list a,b,c or grid "
+                       "start:stop:count; default 0.5)", kind="items", verbs=("dynamics",), metavar="NAME=SPEC"),
+)
 
 
-def _value(v, what):
-    try:
-        return parse_number(v, what)
-    except ExpressionError as exc:
-        raise ModelError(str(exc)) from None
+def _check(verb, o):
+    if (o.get("f") is None) == (o.get("loss") is None):
+        raise ModelError("the custom model needs exactly one of --f EXPR or --loss EXPR")
+    if o.get("data") is not None and o.get("loss") is not None:
+        raise ModelError("--data goes with --f (a loss given directly has no data set)")
 
 
-def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
-                 data: Mapping[str, Sequence] | None = None, loss: str | sp.Expr | None = None,
-                 observables: Mapping[str, str] | None = None) -> Model:
-    """Build a model from a SymPy expression.
+def _build(o):
+    from .expression import custom_model, parse_data_text
 
-    Either ``f`` (the output, in terms of parameter and input symbols) with an optional dataset
-    ``data = {"x": [...], ..., "y": [...]}`` (one value per example for every input and the
-    target ``y``), or ``loss`` (directly L(θ)).  Without data, ``f`` gets one symbolic example with
-    target ``y``.  ``params`` lists the parameter names; by default every free symbol that is not
-    an input or ``y``.  When neither inputs nor params are given, symbols named ``x``, ``x1``,
-    ``x_2``, ... are taken as inputs.
-    """
-    if (f is None) == (loss is None):
-        raise ModelError("give exactly one of f (an output expression) or loss (a loss expression)")
-    inputs = _names(inputs, "input name")
-    params = _names(params, "parameter name")
-    clash = [p for p in params if p in inputs]
-    if clash:
-        raise ModelError(f"{clash[0]!r} is given both as a parameter and as an input")
-    if data:
-        for key in data:
-            name = _names([key], "data column")[0]
-            if name != "y" and name not in inputs:
-                inputs.append(name)
-    text = f if f is not None else loss
-    what = "f" if f is not None else "loss"
-    if isinstance(text, str):
-        expr = _parse(text, what, {})
-    elif isinstance(text, sp.Expr):
-        expr = text
-    else:
-        raise ModelError(f"{what} must be a string or a SymPy expression, got {type(text).__name__}")
-    free = {s.name: s for s in expr.free_symbols}
-    if len(free) != len(expr.free_symbols):
-        raise ModelError(f"{what} uses two different symbols with the same name")
-    if not inputs and f is not None and not params:
-        import re as _re
+    data = parse_data_text(o["data"]) if isinstance(o.get("data"), str) else o.get("data")
+    return custom_model(f=o.get("f"), loss=o.get("loss"), params=o.get("params"), inputs=o.get("inputs"), data=data)
 
-        inputs = sorted(n for n in free if _re.fullmatch(r"x(_?\d+)?", n))
-    if not params:
-        params = sorted(n for n in free if n not in set(inputs) | {"y"} | _RESERVED)
-    if not params:
-        raise ModelError(f"{what} {str(text)!r} has no parameter symbols; name them with params")
-    missing = [p for p in params if p not in free]
-    if missing:
-        raise ModelError(f"parameter {missing[0]!r} does not occur in {what} {str(text)!r}")
-    psyms = tuple(free[p] for p in params)
-    blocks = (ParamBlock("theta", psyms, (len(psyms),), ETA),)
-    obs = {}
-    if observables:
-        for name, t in observables.items():
-            obs[name] = _parse(t, f"observable {name}", free)
-    if loss is not None:
-        return Model(name="custom", blocks=blocks, outputs=(), targets=(), loss=sp.expand(expr),
-                     constants=tuple(s for s in expr.free_symbols if s not in psyms), observables=obs,
-                     assumptions=("loss given directly",), options={"loss": str(expr)}, eta=ETA)
-    isyms = [free.get(n, sp.Symbol(n, real=True)) for n in inputs]
-    ysym = free.get("y", sp.Symbol("y", real=True))
-    outs, ys = [], []
-    if data:
-        lengths = {k: len(list(v)) for k, v in data.items()}
-        if len(set(lengths.values())) != 1:
-            raise ModelError(f"every data column must have the same number of examples, got {lengths}")
-        if "y" not in data:
-            raise ModelError("data must contain the targets under the key 'y'")
-        n = next(iter(lengths.values()))
-        if n == 0:
-            raise ModelError("data must contain at least one example")
-        for j in range(n):
-            sub = {}
-            for s in isyms:
-                sub[s] = _value(list(data[s.name])[j], f"data value {s.name}[{j}]")
-            outs.append(sp.expand(expr.subs(sub)))
-            ys.append(_value(list(data["y"])[j], f"data value y[{j}]"))
-        consts = ()
-        assum = (f"{n} numeric examples",)
-    else:
-        outs, ys = [sp.expand(expr)], [ysym]
-        consts = tuple(s for s in expr.free_symbols if s not in psyms) + (ysym,)
-        assum = ("one symbolic example (inputs and target y symbolic)",)
-    if not obs and len(outs) == 1:
-        grad_f = [sp.diff(outs[0], p) for p in psyms]
-        obs = {"f": outs[0], "lam": sp.expand(sum(g ** 2 for g in grad_f))}
-    return Model(name="custom", blocks=blocks, outputs=tuple(outs), targets=tuple(ys),
-                 loss=squared_loss(outs, ys), constants=consts, observables=obs,
-                 observable_symbols={k: sp.Symbol(k, real=True) for k in obs},
-                 assumptions=assum, options={"f": str(expr), "params": params, "inputs": inputs}, eta=ETA)
+
+def _init_values(o) -> dict:
+    from .expression import parse_assignments
+
+    return parse_assignments(o.get("init") or (), "--init")
+
+
+def _system(o, dtype):
+    from ..dynamics.grid import parse_grid
+    from .generic import parameter_space_system
+
+    scalar = {}
+    for k, v in _init_values(o).items():
+        g = parse_grid(v, k)
+        if g.size == 1:
+            scalar[k] = float(g[0])
+    return parameter_space_system(_build(o), init=scalar, dtype=dtype)
+
+
+def custom_system(f: str | None = None, loss: str | None = None, params=None, inputs=None, data=None,
+                  init=None, dtype: str = "float64"):
+    """GD on a model you write down (see :func:`custom_model`) as a compiled system: options ``eta``
+    and one initial value per parameter (default from ``init`` or 0.5)."""
+    from .expression import custom_model
+    from .generic import parameter_space_system
+
+    return parameter_space_system(custom_model(f=f, loss=loss, params=params, inputs=inputs, data=data),
+                                  init=init, dtype=dtype)
+
+
+def _example_document() -> dict:
+    from ..report import model_markdown
+    from ..symbolic.derive import derive_model
+    from .expression import custom_model
+
+    return {"custom_example.md": model_markdown(derive_model(custom_model(f="w1*w2*x", data={"x": [1, 2], "y": [1, 3]})))}
+
+
+SPEC = register_model(ModelSpec(
+    name="custom",
+    description="a model you write down: --f EXPR with --data, or --loss EXPR (parameter-space GD)",
+    options=OPTIONS + (ETA_OPTION,), build=_build, system=_system, check=_check,
+    point_specs=_init_values, documents=_example_document))
+
+
+# ------------------------------------------------------------------------------------- claims
+@register("ANY-quadratic-stability", "science.md (any model)",
+          "GD on a quadratic L = S w²/2 is stable iff 0 < ηS < 2.", ("one parameter, S > 0, η > 0",))
+def _check_quadratic():
+    import sympy as sp
+
+    from ..symbolic.calculus import gd_map
+    from .expression import custom_model
+    from ..symbolic.fixedpoints import fixed_points
+
+    m = custom_model(loss="S*w**2/2", params="w")
+    step = gd_map(m)
+    fps = fixed_points(step, list(m.params))
+    if len(fps) != 1:
+        return Outcome("open", f"expected one fixed point, got {len(fps)}")
+    cond = fps[0].stable_when
+    eta, S = sp.Symbol("eta", positive=True), sp.Symbol("S", real=True)
+    for k in range(1, 60):
+        val = sp.Rational(k, 20)
+        got = bool(cond.subs({S: val / eta}))
+        if got != (0 < val < 2):
+            return Outcome("open", f"stability condition {cond} wrong at ηS = {val}")
+    return Outcome("proved", f"fixed point w = 0 of the derived GD map, Jury condition {cond}")

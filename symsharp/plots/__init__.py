@@ -9,8 +9,7 @@
 Files are written atomically (PNG, PDF or SVG by suffix).  Figures of the chain-model
 experiments live in :mod:`symsharp.plots.chain`.
 """
-from .dynamics import (FIGURE_SUFFIXES, check_figure_path, plot_lyapunov, plot_orbit, plot_phase, plot_result,
-                       plot_trajectory, save_figure)
+from .dynamics import FIGURE_SUFFIXES, check_figure_path, plot_lyapunov, plot_orbit, plot_phase, plot_result, plot_trajectory, save_figure
 
 __all__ = ["FIGURE_SUFFIXES", "check_figure_path", "plot_lyapunov", "plot_orbit", "plot_phase", "plot_result",
            "plot_trajectory", "save_figure"]

@@ -246,14 +246,13 @@ def plot_lyapunov(ds, path):
 PLOTTERS = {"run": plot_trajectory, "orbit": plot_orbit, "phase": plot_phase, "lyapunov": plot_lyapunov}
 
 
-def plot_result(ds, path):
-    """Draw the figure that fits a saved result's kind (run, orbit, phase, lyapunov)."""
+def plot_result(ds, path, plotters=None):
+    """Draw the figure that fits a saved result's kind (run, orbit, phase, lyapunov, or a kind in
+    ``plotters`` {kind: fn(ds, path)}, which models use for results of their own)."""
     meta = _meta(ds)
-    if meta.get("experiment"):
-        from .chain import plot_chain_result
-
-        return plot_chain_result(ds, path)
-    kind = meta.get("kind")
-    if kind not in PLOTTERS:
-        raise FigureError(f"no figure for results of kind {kind!r}; known kinds: {', '.join(PLOTTERS)}")
-    return PLOTTERS[kind](ds, path)
+    table = dict(PLOTTERS)
+    table.update(plotters or {})
+    kind = "experiment" if meta.get("experiment") else meta.get("kind")
+    if kind not in table:
+        raise FigureError(f"no figure for results of kind {kind!r}; known kinds: {', '.join(table)}")
+    return table[kind](ds, path)

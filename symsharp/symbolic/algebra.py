@@ -97,9 +97,32 @@ def nullspace(A: list, k: int) -> list:
     return res[1]
 
 
+def transcendental_atoms(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> list:
+    """Function applications and non-integer powers that involve ``variables`` (tanh(u x), √w,
+    e^w, ...): the atoms an expression is polynomial in besides the variables themselves."""
+    vs = set(variables)
+    atoms = set()
+    for e in exprs:
+        e = sp.sympify(e)
+        for a in e.atoms(sp.Function, sp.Pow):
+            if not (a.free_symbols & vs):
+                continue
+            if isinstance(a, sp.Pow) and a.exp.is_Integer:
+                continue
+            atoms.add(a)
+    return sorted(atoms, key=sp.default_sort_key)
+
+
 def coefficient_rows(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol]) -> tuple:
-    """Matrix of coefficients: row per monomial in ``variables``, column per expression."""
-    polys = [sp.Poly(sp.expand(e), *variables) if e != 0 else None for e in exprs]
+    """Matrix of coefficients: row per monomial in ``variables``, column per expression.
+
+    Expressions that are not polynomial in ``variables`` (a tanh network's gradient flow, say)
+    are treated as polynomials in the variables and their transcendental atoms taken as
+    independent generators: an identity Σ c_j e_j ≡ 0 read off these rows then holds exactly
+    (sufficient; relations between the atoms themselves are not used)."""
+    exprs = [sp.expand(e) for e in exprs]
+    gens = list(variables) + transcendental_atoms(exprs, variables)
+    polys = [sp.Poly(e, *gens) if e != 0 else None for e in exprs]
     monos = {}
     for col, p in enumerate(polys):
         if p is None:

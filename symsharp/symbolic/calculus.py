@@ -6,7 +6,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from ..models.base import Model
+from .model import Model
 
 
 def gradient(model: Model, loss: sp.Expr | None = None) -> sp.Matrix:

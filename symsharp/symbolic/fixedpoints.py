@@ -67,8 +67,18 @@ def _canon(rel):
 
 def fixed_points(step: Mapping[sp.Symbol, sp.Expr], variables: Sequence[sp.Symbol] | None = None,
                  assumptions: Sequence[sp.Basic] = ()) -> list:
-    """All solutions of F(x) = x (SymPy ``solve``), with Jacobians and stability conditions."""
+    """All solutions of F(x) = x (SymPy ``solve``), with Jacobians and stability conditions.
+
+    Only maps that are rational in the variables are solved symbolically (a transcendental
+    system such as a tanh network's would make ``solve`` run without end): for any other map
+    this raises ``NotImplementedError`` — its fixed points and cycles are found numerically by
+    the bifurcation analysis."""
     variables = list(step) if variables is None else list(variables)
+    for v in variables:
+        num, den = sp.fraction(sp.together(sp.sympify(step[v]) - v))
+        if not (num.is_polynomial(*variables) and den.is_polynomial(*variables)):
+            raise NotImplementedError("the map is not rational in the state, so its fixed points are not solved "
+                                      "symbolically (they are found numerically by symsharp bifurcation)")
     eqs = [sp.factor(sp.expand(step[v] - v)) for v in variables]
     sols = sp.solve(eqs, variables, dict=True)
     J = jacobian(step, variables)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..models.base import Model
+from .model import Model
 from .algebra import PolyContext, express_in_ring, rewrite_constants
 from .calculus import gd_map, gf_field
 

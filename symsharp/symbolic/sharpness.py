@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..models.base import Model
+from .model import Model
 from .algebra import express_in, rewrite_constants, solve_linear
 
 

@@ -1,0 +1,187 @@
+"""Command-line verbs of the compiled dynamics: ``run``, ``orbit``, ``phase``, ``lyapunov``, ``plot``,
+``figures`` — the same for every registered model.
+
+    symsharp run uv --eta 12 --f0 0 --lam0 0.1 --steps 2000 --plot traj.png
+    symsharp orbit uv --eta 5:25:2001 --transient 10000 --keep 256 --json
+    symsharp phase uv --eta 5:25:201 --lam0 0.01:0.5:101 --plot phase.png
+    symsharp lyapunov custom --loss 'w**2/2 - w**3/3' --eta 1.5:3:400 --init w=0.3
+    symsharp plot result.nc --out figure.png
+
+Every per-point model option takes one number, a list ``a,b,c`` or a grid ``start:stop:count``
+(ends included).  ``orbit`` and ``lyapunov`` scan the one option given several values, ``phase``
+the two.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..errors import UsageError
+from .common import option_values
+
+
+def add_dynamics_arguments(verb: str, p: argparse.ArgumentParser) -> None:
+    """The verb's own flags and the flags every dynamics verb shares."""
+    g = p.add_argument_group(f"{verb} options")
+    if verb == "run":
+        g.add_argument("--steps", type=int, default=1000, help="GD steps (default 1000)")
+        g.add_argument("--record-every", type=int, default=1, help="record every this many steps (default 1)")
+    elif verb == "orbit":
+        g.add_argument("--transient", type=int, default=10_000, help="steps discarded first (default 10000)")
+        g.add_argument("--keep", type=int, default=256, help="steps kept per grid point (default 256)")
+        g.add_argument("--observable", default=None, help="what to show: sharpness (default), loss, a state variable, ...")
+        g.add_argument("--continuation", action="store_true",
+                       help="seed each grid point with the previous point's final state")
+        g.add_argument("--max-period", type=int, default=64, help="longest period detected (default 64)")
+        g.add_argument("--tol", type=float, default=None, help="period tolerance (default √eps of the dtype)")
+    elif verb == "phase":
+        g.add_argument("--x", dest="x_axis", default=None, help="option on the x axis (default eta if scanned)")
+        g.add_argument("--y-axis", dest="y_axis", default=None, help="option on the y axis")
+        g.add_argument("--transient", type=int, default=2000, help="steps discarded first (default 2000)")
+        g.add_argument("--keep", type=int, default=128, help="steps kept per grid point (default 128)")
+        g.add_argument("--max-period", type=int, default=32, help="longest period detected (default 32)")
+    elif verb == "lyapunov":
+        g.add_argument("--steps", type=int, default=10_000, help="steps averaged over (default 10000)")
+        g.add_argument("--transient", type=int, default=1000, help="steps discarded first (default 1000)")
+    c = p.add_argument_group("output and numerics")
+    c.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="kernel arithmetic (default float64)")
+    c.add_argument("--threshold", type=float, default=None,
+                   help="divergence: |state| above this (default 1e8; 1e6 for chain runs)")
+    c.add_argument("--json", action="store_true", help="print the result as JSON")
+    c.add_argument("--out", default=None, metavar="FILE.nc", help="save the full labelled result (netCDF)")
+    c.add_argument("--plot", default=None, metavar="FILE.png", help="draw the figure (.png, .pdf or .svg)")
+    c.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")
+
+
+def build_system(args):
+    """The model's System for the command line's options, and the per-point specs."""
+    from ..models import get_model
+
+    spec = get_model(args.model)
+    values = option_values(args, spec.options_for("dynamics"))
+    system = spec.make_system({k: v for k, v in values.items() if not spec.option_is_scan(k)}, args.dtype)
+    return system, spec.scan_specs(values), spec
+
+
+def _emit(args, ds, payload_fn, plotters=None) -> None:
+    from ..io import save_result
+    from ..plots import plot_result
+
+    if args.out:
+        save_result(ds, args.out)
+    if args.plot:
+        plot_result(ds, args.plot, plotters=plotters)
+    if args.json:
+        print(json.dumps(payload_fn(ds)))
+    else:
+        _describe(ds)
+    if args.out:
+        print(f"saved {args.out}", file=sys.stderr)
+    if args.plot:
+        print(f"figure {args.plot}", file=sys.stderr)
+
+
+def _describe(ds) -> None:
+    """A short human-readable summary on stdout."""
+    from ..dynamics.orbits import REGIMES
+    from ..io import metadata
+
+    meta = metadata(ds)
+    kind = meta["kind"]
+    if kind == "run":
+        from ..dynamics.scan import run_summary
+
+        s = run_summary(ds)
+        div = s["diverged_at"]
+        print(f"{meta['model']} run: {s['steps']} steps" + (f", diverged at step {div}" if div >= 0 else ""))
+        if "Q" in ds.attrs:
+            print("  data: " + ", ".join(f"{k}={ds.attrs[k]:.6g}" for k in ("N", "d", "rank", "sigma1", "Q", "S_hat")))
+        for k, v in s["initial"].items():
+            print(f"  initial {k:<10} {v:.10g}" if v is not None else f"  initial {k:<10} n/a")
+        for k, v in s["final"].items():
+            print(f"  final {k:<12} {v:.10g}" if v is not None else f"  final {k:<12} n/a")
+        if "two_over_eta" in s:
+            print(f"  2/eta        {s['two_over_eta']:.10g}")
+        return
+    if kind == "lyapunov":
+        ax = meta["settings"]["axis"]
+        vals = ds["lyapunov"].values
+        step = max(1, vals.size // 40)
+        at = ds["diverged_at"].values
+        for p, l, d in list(zip(ds[ax].values, vals, at))[::step]:
+            print(f"{ax}={p:<12.8g} " + (f"lyapunov={l:.6g}" if d < 0 else f"diverged at step {d}"))
+        if step > 1:
+            print(f"(every {step}th of {vals.size} points; --json or --out for all)")
+        return
+    codes = ds["regime"].values.ravel()
+    counts = {r: int((codes == i).sum()) for i, r in enumerate(REGIMES) if (codes == i).any()}
+    print(f"{kind} of {meta['model']}: {codes.size} grid points: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+def _plot(args) -> int:
+    from ..io import load_result, metadata
+    from ..models import available_models
+    from ..plots import check_figure_path, plot_result
+
+    check_figure_path(args.out)
+    ds = load_result(args.result)
+    spec = available_models().get(metadata(ds).get("model"))
+    plot_result(ds, args.out, plotters=spec.plotters if spec is not None else None)
+    print(f"figure {args.out}", file=sys.stderr)
+    return 0
+
+
+def dynamics_command(args) -> int:
+    import numpy as np
+
+    from ..dynamics import scan
+
+    if args.command == "plot":
+        return _plot(args)
+    # validate output paths before any work
+    if args.out:
+        from ..io import check_output_path
+
+        check_output_path(args.out)
+    if args.plot:
+        from ..plots import check_figure_path
+
+        check_figure_path(args.plot)
+    thr = {} if args.threshold is None else {"threshold": args.threshold}
+    if args.threshold is not None and not (args.threshold > 0 and np.isfinite(args.threshold)):
+        raise UsageError(f"--threshold must be a positive finite number, got {args.threshold}")
+    t0 = time.perf_counter()
+    with np.errstate(all="ignore"):
+        system, specs, spec = build_system(args)
+        if args.command == "run":
+            ds = scan.run(system, specs, steps=args.steps, record_every=args.record_every, progress=args.progress, **thr)
+            _emit(args, ds, scan.run_summary, spec.plotters)
+        elif args.command == "orbit":
+            ds = scan.orbit(system, specs, transient=args.transient, keep=args.keep, observable=args.observable,
+                            continuation=args.continuation, max_period=args.max_period, tol=args.tol,
+                            progress=args.progress, **thr)
+            _emit(args, ds, scan.orbit_json, spec.plotters)
+        elif args.command == "phase":
+            x, y = args.x_axis, args.y_axis
+            if x is None and y is None:
+                from ..dynamics.grid import parse_grid
+
+                multi = [k for k in specs if parse_grid(specs[k], k).size > 1]
+                if len(multi) == 2 and multi[1] == "eta":
+                    multi = multi[::-1]
+                if len(multi) == 2:
+                    x, y = multi
+            elif x is None or y is None:
+                raise UsageError("phase: give both --x and --y-axis, or neither")
+            ds = scan.phase(system, specs, x=x, y=y, transient=args.transient, keep=args.keep,
+                            max_period=args.max_period, progress=args.progress, **thr)
+            _emit(args, ds, scan.phase_json, spec.plotters)
+        elif args.command == "lyapunov":
+            ds = scan.lyapunov_curve(system, specs, steps=args.steps, transient=args.transient,
+                                     progress=args.progress, **thr)
+            _emit(args, ds, scan.lyapunov_json, spec.plotters)
+    if not args.json:
+        print(f"({time.perf_counter() - t0:.2f} s)", file=sys.stderr)
+    return 0

@@ -1,0 +1,386 @@
+"""The ``symsharp`` command, built from the model registry.
+
+    symsharp models                                   the registered models, one line each
+    symsharp derive MODEL [model options] [--json | --format markdown|latex|json]
+    symsharp run|orbit|phase|lyapunov MODEL [model options] [--json] [--out F.nc] [--plot F.png]
+    symsharp route-to-chaos uv [options]              (and other verbs a model declares)
+    symsharp experiment NAME [options]                (experiments a model declares)
+    symsharp verify [--only ID ...] [--json]
+    symsharp write-derivations [--dir DIR] [--check]
+    symsharp figures [--dir DIR]
+    symsharp plot RESULT.nc --out FIGURE.png
+
+Every verb's model options come from the registry (``symsharp VERB MODEL --help`` lists them);
+``--model-file FILE.py`` (anywhere on the line) loads a model of your own first.  User mistakes end
+with one line on stderr and exit status 2; an interrupt ends with one line and status 130.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+from ..errors import SymsharpError, UsageError
+from .common import Parser as _Parser
+from .common import add_model_options, option_values
+
+VERB_HELP = {
+    "derive": "derive gradients, Hessians, NTK, GD map, invariants, reduction, sharpness, fixed points",
+    "run": "one GD (or SGD) run with loss, sharpness, NTK and invariants",
+    "orbit": "orbit (bifurcation) diagram over one option, with periods, regimes, Lyapunov exponents",
+    "phase": "regime labels over a 2-D grid of two options",
+    "lyapunov": "largest Lyapunov exponent along a 1-D grid of one option",
+}
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("symsharp")
+    except Exception:  # noqa: BLE001 - not installed (running from a checkout)
+        return "unknown"
+
+
+# ---------------------------------------------------------------------------------- the parser
+def build_parser() -> argparse.ArgumentParser:
+    from ..models import available_models
+    from .dynamics import add_dynamics_arguments
+
+    p = _Parser(prog="symsharp", description="Exact mathematics and fast numerics for sharpness dynamics of GD. "
+                                             "Every verb takes a registered model (symsharp models).")
+    p.add_argument("--version", action="version", version=f"symsharp {_version()}")
+    p.add_argument("--model-file", action="append", metavar="FILE.py",
+                   help="load a model of your own (a Python file calling symsharp.models.register_model); "
+                        "may be given anywhere on the line")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    models = available_models()
+
+    sub.add_parser("models", help="list the registered models")
+
+    d = sub.add_parser("derive", help=VERB_HELP["derive"])
+    dsub = d.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
+    for name, spec in models.items():
+        if spec.build is None and spec.derive is None:
+            continue
+        mp = dsub.add_parser(name, help=spec.description, description=spec.description)
+        add_model_options(mp, spec.options_for("derive"), f"{name} model options")
+        mp.add_argument("--format", choices=["markdown", "latex", "json"], default="markdown",
+                        help="output format (default markdown)")
+        mp.add_argument("--json", dest="format", action="store_const", const="json", help="same as --format json")
+
+    for verb in ("run", "orbit", "phase", "lyapunov"):
+        vp = sub.add_parser(verb, help=VERB_HELP[verb])
+        vsub = vp.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
+        for name, spec in models.items():
+            if spec.system is None:
+                continue
+            mp = vsub.add_parser(name, help=spec.description, description=spec.description)
+            add_model_options(mp, spec.options_for("dynamics"),
+                              f"{name} model options (each scanned one: a number, a list a,b,c or a grid start:stop:count)")
+            add_dynamics_arguments(verb, mp)
+
+    verbs = {}
+    for name, spec in models.items():
+        for verb, cmd in spec.commands.items():
+            verbs.setdefault(verb, []).append((name, cmd))
+    for verb, entries in verbs.items():
+        vp = sub.add_parser(verb, help=entries[0][1].help)
+        vsub = vp.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
+        for name, cmd in entries:
+            mp = vsub.add_parser(name, help=cmd.help, description=cmd.help)
+            cmd.add_arguments(mp)
+
+    experiments = {n: cmd for spec in models.values() for n, cmd in spec.experiments.items()}
+    if experiments:
+        ex = sub.add_parser("experiment", help="experiments of the models: " + ", ".join(experiments))
+        esub = ex.add_subparsers(dest="name", required=True, parser_class=_Parser, metavar="NAME")
+        for n, cmd in experiments.items():
+            ep = esub.add_parser(n, help=cmd.help, description=cmd.help)
+            cmd.add_arguments(ep)
+
+    v = sub.add_parser("verify", help="check every registered claim")
+    v.add_argument("--only", nargs="+", metavar="ID", help="check only these claim ids")
+    v.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+    w = sub.add_parser("write-derivations", help="regenerate the documents and figures in derivations/")
+    w.add_argument("--dir", default="derivations", help="output folder (default derivations)")
+    w.add_argument("--check", action="store_true", help="exit 1 if a committed file differs from the generated one")
+    w.add_argument("--no-figures", action="store_true", help="write only the Markdown, not derivations/figures/")
+
+    fg = sub.add_parser("figures", help="write the showcase figures and their result files into a folder")
+    fg.add_argument("--dir", default="figures", help="output folder (created if missing; default figures)")
+
+    pl = sub.add_parser("plot", help="redraw the figure of a saved result")
+    pl.add_argument("result", help="a .nc file written with --out")
+    pl.add_argument("--out", required=True, metavar="FILE.png", help="figure file (.png, .pdf or .svg)")
+    return p
+
+
+# ---------------------------------------------------------------------------------- verbs
+def _derive(args) -> str:
+    from ..models import get_model
+    from ..report import markdown_to_latex
+
+    spec = get_model(args.model)
+    values = option_values(args, spec.options_for("derive"))
+    t0 = time.perf_counter()
+    der = spec.derivation(values)
+    if args.format == "json":
+        out = spec.report_json(der)
+        out["seconds"] = round(time.perf_counter() - t0, 3)
+        return json.dumps(out, indent=2)
+    md = spec.report_markdown(der)
+    return md if args.format == "markdown" else markdown_to_latex(md)
+
+
+def _models(args) -> int:
+    from ..models import available_models, plugin_errors
+
+    models = available_models()
+    w = max(len(n) for n in models) + 2
+    for name, spec in models.items():
+        src = f"  [{spec.source}]" if spec.source else ""
+        print(f"{name:<{w}}{spec.description}{src}")
+    for err in plugin_errors():
+        print(f"(plug-in not loaded: {err})", file=sys.stderr)
+    return 0
+
+
+def _verify(args) -> int:
+    from ..claims import all_claims, get_claim, verify
+    from ..models import load_claims
+
+    load_claims()
+    ids = args.only or [c.id for c in all_claims()]
+    for cid in ids:
+        get_claim(cid)  # unknown ids fail before any work starts
+    w = max(len(c) for c in ids) + 1
+
+    def show(r):
+        if not args.json:
+            print(f"{r.claim.id:<{w}} {r.outcome.status:<10} {r.seconds:7.2f}s  {r.outcome.method}", flush=True)
+
+    if not args.json:
+        print(f"{'id':<{w}} {'status':<10} {'time':>8}  method")
+    t0 = time.perf_counter()
+    results = verify(args.only, progress=show)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        counts = {}
+        for r in results:
+            counts[r.outcome.status] = counts.get(r.outcome.status, 0) + 1
+        print(f"{len(results)} claims in {time.perf_counter() - t0:.1f}s: " +
+              ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def _builtin_specs():
+    from ..models import available_models
+
+    return [s for s in available_models().values() if not s.source]
+
+
+def derivation_documents() -> dict:
+    """{file name: Markdown text} of everything in ``derivations/`` (deterministic), from every
+    built-in model's declared documents."""
+    docs = {}
+    for spec in _builtin_specs():
+        if spec.documents is not None:
+            docs.update(spec.documents())
+    return dict(sorted(docs.items()))
+
+
+FIGURE_DIR = "figures"
+"""Sub-folder of ``derivations/`` with the figures the documents show (drawn by write-derivations)."""
+
+
+def derivation_figures(directory: str) -> list:
+    """Draw the figures referenced by the derivations into ``directory``."""
+    os.makedirs(directory, exist_ok=True)
+    out = []
+    for spec in _builtin_specs():
+        if spec.figures is not None:
+            out += [str(p) for p in spec.figures(directory)]
+    return out
+
+
+def _write_derivations(args) -> int:
+    from ..io import write_atomically
+
+    docs = derivation_documents()
+    stale = []
+    for name, text in docs.items():
+        path = os.path.join(args.dir, name)
+        if args.check:
+            old = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+            if old != text:
+                stale.append(name)
+        else:
+            os.makedirs(args.dir, exist_ok=True)
+            write_atomically(path, lambda tmp, t=text: open(tmp, "w", encoding="utf-8").write(t), suffix=".md")
+            print(f"wrote {path}")
+    if not args.check and not args.no_figures:
+        for f in derivation_figures(os.path.join(args.dir, FIGURE_DIR)):
+            print(f"wrote {f}")
+    if args.check and stale:
+        print("stale derivations: " + ", ".join(stale) + " (run: symsharp write-derivations)")
+        return 1
+    return 0
+
+
+def showcase(folder: str) -> list:
+    """Run every built-in model's showcase commands, writing FOLDER/<name>.nc and FOLDER/<name>.png."""
+    import contextlib
+    import io as _io
+    import os
+
+    from ..models import available_models
+    from .dynamics import dynamics_command
+
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for spec in available_models().values():
+        if spec.source:
+            continue
+        for stem, argv in spec.showcase:
+            nc, png = os.path.join(folder, stem + ".nc"), os.path.join(folder, stem + ".png")
+            t0 = time.perf_counter()
+            args = build_parser().parse_args(list(argv) + ["--out", nc, "--plot", png, "--json"])
+            with contextlib.redirect_stdout(_io.StringIO()), contextlib.redirect_stderr(_io.StringIO()):
+                dynamics_command(args)
+            print(f"{png:<32} symsharp {' '.join(argv)}  ({time.perf_counter() - t0:.1f} s)")
+            written += [nc, png]
+    return written
+
+
+def _model_command(args) -> int:
+    from ..models import get_model
+
+    return get_model(args.model).commands[args.command].run(args)
+
+
+def _experiment(args) -> int:
+    from ..models import available_models
+
+    for spec in available_models().values():
+        if args.name in spec.experiments:
+            return spec.experiments[args.name].run(args)
+    raise UsageError(f"unknown experiment {args.name!r}")
+
+
+# ---------------------------------------------------------------------------------- entry point
+_NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)")
+
+
+def _join_negative_values(argv: list) -> list:
+    """``--f0 -1:1:11`` → ``--f0=-1:1:11``: argparse would read a value starting with '-' that
+    is not a plain number (a grid or list) as an option."""
+    out = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if (a.startswith("--") and "=" not in a and i + 1 < len(argv) and _NEGATIVE_VALUE.match(argv[i + 1])):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def _take_model_files(argv: list) -> tuple:
+    """Remove every ``--model-file FILE`` (or ``--model-file=FILE``) from ``argv``."""
+    files, rest, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--model-file":
+            if i + 1 >= len(argv):
+                raise UsageError("--model-file needs a FILE.py")
+            files.append(argv[i + 1])
+            i += 2
+            continue
+        if a.startswith("--model-file="):
+            files.append(a.split("=", 1)[1])
+            i += 1
+            continue
+        rest.append(a)
+        i += 1
+    return files, rest
+
+
+def _dispatch(args) -> int:
+    if args.command == "models":
+        return _models(args)
+    if args.command == "derive":
+        print(_derive(args))
+        return 0
+    if args.command == "verify":
+        return _verify(args)
+    if args.command == "write-derivations":
+        return _write_derivations(args)
+    if args.command == "experiment":
+        return _experiment(args)
+    if args.command == "figures":
+        showcase(args.dir)
+        return 0
+    if args.command in ("run", "orbit", "phase", "lyapunov", "plot"):
+        from .dynamics import dynamics_command
+
+        return dynamics_command(args)
+    return _model_command(args)
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 check failed, 2 user error, 130 interrupt)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        files, argv = _take_model_files(_join_negative_values(argv))
+        if files:
+            from ..models import load_model_file
+
+            for f in files:
+                load_model_file(f)
+        parser = build_parser()
+        if not argv:
+            parser.print_help()
+            return 0
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse: --help, --version (0) or a one-line usage error (2)
+            return int(exc.code or 0)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return _dispatch(args)
+    except SymsharpError as exc:
+        sys.stderr.write(f"symsharp: error: {_one_line(exc)}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("symsharp: interrupted\n")
+        return 130
+    except BrokenPipeError:  # e.g. `symsharp ... --json | head`: the reader went away
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+
+
+def _one_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _terminate(signum, frame):  # SIGTERM: unwind like an interrupt, so that temporary files are removed
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    sys.exit(main())

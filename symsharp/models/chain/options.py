@@ -1,0 +1,11 @@
+"""The chain model's per-point options of the dynamics verbs (declared once; light to import)."""
+from __future__ import annotations
+
+from ...validate import Option
+
+CHAIN_POINT_OPTIONS = {
+    "eta": Option("eta", 0.1, "learning rate η > 0", minimum=0.0, strict=True, scan=True, verbs=("dynamics",)),
+    "init_scale": Option("init_scale", 0.1, "init scale σ: u ~ N(0, σ²/d I), v_i ~ N(0, σ²)", minimum=0.0, scan=True, verbs=("dynamics",)),
+    "seed": Option("seed", 0, "seed of the random initialisation (and of SGD batches)", minimum=0, integer=True,
+                   scan=True, verbs=("dynamics",)),
+}
