@@ -49,6 +49,7 @@ def _version() -> str:
 # ---------------------------------------------------------------------------------- the parser
 def build_parser() -> argparse.ArgumentParser:
     from ..models import available_models
+    from .bifurcation import add_bifurcation_arguments
     from .dynamics import add_dynamics_arguments
 
     p = _Parser(prog="symsharp", description="Exact mathematics and fast numerics for sharpness dynamics of GD. "
@@ -83,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
             add_model_options(mp, spec.options_for("dynamics"),
                               f"{name} model options (each scanned one: a number, a list a,b,c or a grid start:stop:count)")
             add_dynamics_arguments(verb, mp)
+
+    b = sub.add_parser("bifurcation", help="route to chaos of a model's GD map: flips, Feigenbaum ratios, onset, "
+                                           "windows, folds, Neimark–Sacker points, crisis")
+    bsub = b.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
+    for name, spec in models.items():
+        if spec.system is None or spec.symbolic_map is None:
+            continue
+        mp = bsub.add_parser(name, help=spec.description, description=spec.description)
+        add_model_options(mp, spec.options_for("dynamics"),
+                          f"{name} model options (the continuation parameter as a range start:stop:count)")
+        add_bifurcation_arguments(mp)
 
     verbs = {}
     for name, spec in models.items():
@@ -326,6 +338,10 @@ def _dispatch(args) -> int:
         return _write_derivations(args)
     if args.command == "experiment":
         return _experiment(args)
+    if args.command == "bifurcation":
+        from .bifurcation import bifurcation_command
+
+        return bifurcation_command(args)
     if args.command == "figures":
         showcase(args.dir)
         return 0

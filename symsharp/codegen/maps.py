@@ -5,13 +5,11 @@ from .common import CodegenError
 from .kernel import CompiledMap, cached_map, compile_map
 
 
-def gd_kernel(model, dtype: str = "float64", observables: dict | None = None, name: str | None = None,
-              form: str = "horner") -> CompiledMap:
-    """Kernel of the parameter-space GD map of ``model``.
-
-    State: the model parameters in order; parameters: the learning rates, then the remaining
-    constants sorted by name.  Observables: ``loss`` plus the model's own observables and
-    ``observables``."""
+def gd_kwargs(model, observables: dict | None = None, name: str | None = None) -> dict:
+    """``compile_map`` arguments of the parameter-space GD map of ``model``: state = the model's
+    parameters in order; parameters = the learning rates, then the remaining constants sorted by
+    name; observables ``loss``, the model's own and ``observables``.  The same SymPy data serve the
+    kernels and the symbolic analyses (bifurcation, precision) of a model."""
     import sympy as sp
 
     from ..symbolic.calculus import gd_map
@@ -24,8 +22,13 @@ def gd_kernel(model, dtype: str = "float64", observables: dict | None = None, na
     free = set().union(*[sp.sympify(e).free_symbols for e in list(step.values()) + list(obs.values())])
     rates = [r for r in model.rates() if r in free]
     rest = sorted(free - set(state) - set(rates), key=lambda s: s.name)
-    return compile_map(step, state, rates + rest, dtype=dtype, observables=obs,
-                       name=name or f"gd_{model.name}", form=form)
+    return dict(step=step, state=state, params=rates + rest, observables=obs, name=name or f"gd_{model.name}")
+
+
+def gd_kernel(model, dtype: str = "float64", observables: dict | None = None, name: str | None = None,
+              form: str = "horner") -> CompiledMap:
+    """Kernel of the parameter-space GD map of ``model`` (see :func:`gd_kwargs` for the layout)."""
+    return compile_map(dtype=dtype, form=form, **gd_kwargs(model, observables, name))
 
 
 def sgd_kernel(model, batch, dtype: str = "float64", name: str | None = None) -> CompiledMap:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 KINDS = ("gaussian", "spectrum", "image")
+"""The synthetic kinds (:func:`synthetic_dataset`); ``symsharp.data.KINDS`` adds the real ones."""
 
 
 class DataError(SymsharpError):
@@ -123,6 +124,34 @@ def check_xy(X, y, where: str = ""):
 
 # ----------------------------------------------------------------------------- generators
 
+def check_noise(noise) -> float:
+    """``noise`` as a non-negative finite float, or a :class:`DataError`."""
+    try:
+        noise = float(noise)
+    except (TypeError, ValueError):
+        raise DataError(f"noise must be a non-negative number, got {noise!r}") from None
+    if not (noise >= 0 and math.isfinite(noise)):
+        raise DataError(f"noise must be a non-negative finite number, got {noise!r}")
+    return noise
+
+
+def rescale_to_Q(X, y, Q):
+    """``y`` times the one positive factor that makes ‖X⁺y‖² equal ``Q`` (``y`` itself when
+    ``Q`` is None)."""
+    if Q is None:
+        return y
+    try:
+        Qt = float(Q)
+    except (TypeError, ValueError):
+        raise DataError(f"Q must be a positive number, got {Q!r}") from None
+    if not (Qt > 0 and math.isfinite(Qt)):
+        raise DataError(f"Q must be a positive finite number, got {Q!r}")
+    Q0 = data_summary(X, y)["Q"]
+    if not Q0 > 0:
+        raise DataError("cannot set Q: y has no component in the column space of X")
+    return y * math.sqrt(Qt / Q0)
+
+
 def _pos_int(value, name):
     try:
         v = int(value)
@@ -202,10 +231,11 @@ def _image_data(rng, N, dim, image_shape, corr_length, class_sep, pixel_noise):
                                        "labels": "±1, balanced, shuffled"}
 
 
-def make_dataset(kind: str = "gaussian", samples: int = 100, dim: int = 10, seed: int = 0, spectrum=None,
-                 noise: float = 0.0, Q: float | None = None, image_shape=None, corr_length: float | None = None,
-                 class_sep: float = 1.0, pixel_noise: float = 0.05) -> Dataset:
-    """A synthetic data set (deterministic for a given ``seed``).
+def synthetic_dataset(kind: str = "gaussian", samples: int = 100, dim: int = 10, seed: int = 0, spectrum=None,
+                      noise: float = 0.0, Q: float | None = None, image_shape=None, corr_length: float | None = None,
+                      class_sep: float = 1.0, pixel_noise: float = 0.05) -> Dataset:
+    """A synthetic data set (deterministic for a given ``seed``); the synthetic part of
+    :func:`symsharp.data.make_dataset` (which also builds the real kinds).
 
     Kinds:
 
@@ -233,12 +263,7 @@ def make_dataset(kind: str = "gaussian", samples: int = 100, dim: int = 10, seed
         raise DataError(f"unknown data kind {kind!r}; choose one of {', '.join(KINDS)}")
     N = _pos_int(samples, "samples")
     d = _pos_int(dim, "dim")
-    try:
-        noise = float(noise)
-    except (TypeError, ValueError):
-        raise DataError(f"noise must be a non-negative number, got {noise!r}") from None
-    if not (noise >= 0 and math.isfinite(noise)):
-        raise DataError(f"noise must be a non-negative finite number, got {noise!r}")
+    noise = check_noise(noise)
     rng = np.random.default_rng(seed)
     meta = {"kind": kind, "samples": N, "dim": d, "seed": seed, "noise": noise}
     if kind == "gaussian":
@@ -269,17 +294,7 @@ def make_dataset(kind: str = "gaussian", samples: int = 100, dim: int = 10, seed
         meta.update(extra)
     if noise:
         y = y + noise * rng.standard_normal(N)
-    if Q is not None:
-        try:
-            Qt = float(Q)
-        except (TypeError, ValueError):
-            raise DataError(f"Q must be a positive number, got {Q!r}") from None
-        if not (Qt > 0 and math.isfinite(Qt)):
-            raise DataError(f"Q must be a positive finite number, got {Q!r}")
-        Q0 = data_summary(X, y)["Q"]
-        if not Q0 > 0:
-            raise DataError("cannot set Q: y has no component in the column space of X")
-        y = y * math.sqrt(Qt / Q0)
+    y = rescale_to_Q(X, y, Q)
     meta["Q"] = data_summary(X, y)["Q"]
     name = f"{kind}-N{N}-d{d}-seed{seed}"
     return Dataset(X=np.ascontiguousarray(X, dtype=np.float64), y=np.asarray(y, dtype=np.float64), name=name,

@@ -60,6 +60,12 @@ def _system(o, dtype):
     return parameter_space_system(_build(o), init=scalar, dtype=dtype)
 
 
+def _symbolic_map(o):
+    from ..codegen.maps import gd_kwargs
+
+    return gd_kwargs(_build(o))
+
+
 def custom_system(f: str | None = None, loss: str | None = None, params=None, inputs=None, data=None,
                   init=None, dtype: str = "float64"):
     """GD on a model you write down (see :func:`custom_model`) as a compiled system: options ``eta``
@@ -83,7 +89,7 @@ SPEC = register_model(ModelSpec(
     name="custom",
     description="a model you write down: --f EXPR with --data, or --loss EXPR (parameter-space GD)",
     options=OPTIONS + (ETA_OPTION,), build=_build, system=_system, check=_check,
-    point_specs=_init_values, documents=_example_document))
+    point_specs=_init_values, documents=_example_document, symbolic_map=_symbolic_map))
 
 
 # ------------------------------------------------------------------------------------- claims

@@ -165,6 +165,12 @@ def expression_model(name: str, description: str, f: str | None = None, loss: st
     def system(_opts, dtype):
         return parameter_space_system(build(), init=init, dtype=dtype, description=description)
 
+    def symbolic_map(_opts):
+        from ..codegen.maps import gd_kwargs
+
+        return gd_kwargs(build())
+
     model = build()  # fail at registration, in one line, if the expression is not allowed
     options = gd_point_options([p.name for p in model.params], init)
-    return ModelSpec(name=name, description=description, options=options, build=build, system=system, **spec_fields)
+    return ModelSpec(name=name, description=description, options=options, build=build, system=system,
+                     symbolic_map=symbolic_map, **spec_fields)

@@ -76,7 +76,10 @@ class ModelSpec:
     commands: verbs of the model's own, ``symsharp VERB MODEL`` {verb: :class:`Command`}.
     experiments: experiments of the model, ``symsharp experiment NAME`` {name: :class:`Command`}.
     plotters: figures of result kinds beyond run/orbit/phase/lyapunov {kind: fn(ds, path)}.
-    limits: what a single derivation may ask for, checked before any work (``check(options)``).
+    check: ``check(verb_group, options)`` refuses impossible option sets in one line before any work.
+    symbolic_map: ``symbolic_map(options) -> {"step", "state", "params"}``: the SymPy map the
+        system's kernel was compiled from (same state and parameter names), for the symbolic
+        analyses of the dynamics (bifurcation analysis, precision studies).
     """
 
     name: str
@@ -97,6 +100,7 @@ class ModelSpec:
     experiments: dict = field(default_factory=dict)
     plotters: dict = field(default_factory=dict)
     check: Callable | None = None
+    symbolic_map: Callable | None = None
     source: str = ""
 
     def options_for(self, verb_group: str) -> list:
@@ -159,6 +163,12 @@ class ModelSpec:
             raise ModelError(f"model {self.name!r} has no dynamics (run, orbit, phase, lyapunov)")
         DTYPE_OPTION.convert(dtype)
         return self.system(self.resolve("dynamics", values), dtype)
+
+    def map_kwargs(self, values: Mapping | None = None) -> dict:
+        """The SymPy map of the compiled system for the non-scan ``dynamics`` options ``values``."""
+        if self.symbolic_map is None:
+            raise ModelError(f"model {self.name!r} does not declare the SymPy map of its dynamics")
+        return self.symbolic_map(self.resolve("dynamics", values))
 
     def option_is_scan(self, name: str) -> bool:
         """True when ``name`` is a per-point (scanned) dynamics option."""

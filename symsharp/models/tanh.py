@@ -67,9 +67,15 @@ def _system(o, dtype):
                                   description="single-neuron tanh network v·tanh(u·x), parameter-space GD")
 
 
+def _symbolic_map(o):
+    from ..codegen.maps import gd_kwargs
+
+    return gd_kwargs(_build(o))
+
+
 SPEC = register_model(ModelSpec(
     name="tanh",
     description="single-neuron tanh network f = v·tanh(u·x) on a small data set (scalar u, v)",
-    options=OPTIONS + gd_point_options(("u", "v"), INIT), build=_build, system=_system,
+    options=OPTIONS + gd_point_options(("u", "v"), INIT), build=_build, system=_system, symbolic_map=_symbolic_map,
     showcase=(("tanh_orbit", ["orbit", "tanh", "--eta", "0.5:8:600", "--transient", "4000", "--keep", "128"]),),
 ))

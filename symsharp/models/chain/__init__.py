@@ -72,6 +72,15 @@ def _system(o, dtype):
                         replacement=o["replacement"], dtype=dtype)
 
 
+def _symbolic_map(o):
+    from ...codegen.maps import gd_kwargs
+    from .dynamics import chain_svd_model
+    from .system import _depth, chain_data
+
+    data = chain_data(o["samples"], o["dim"], o["data_kind"], o["data_seed"], o["data_file"], o["target_q"])
+    return gd_kwargs(chain_svd_model(data.X, data.y, _depth(o["depth"])))
+
+
 def _claims():
     from . import claims, claims_gf  # noqa: F401  (registration)
 
@@ -115,7 +124,7 @@ SPEC = register_model(ModelSpec(
     options=OPTIONS + tuple(CHAIN_POINT_OPTIONS.values()),
     build=_build, system=_system, derive=_derive, to_json=_to_json, to_markdown=_to_markdown,
     reduced="SVD coordinates (z = Wᵀu, v): the part of u outside the row space of X never moves",
-    load_claims=_claims, documents=_documents, figures=_figures,
+    load_claims=_claims, documents=_documents, figures=_figures, symbolic_map=_symbolic_map,
     showcase=(("chain_trajectory", ["run", "chain", "--eta", "0.95", "--steps", "3000"]),),
     experiments={"chain-sharpness": _EXPERIMENT, "chain-eos": _EXPERIMENT},
     plotters={"experiment": _plot_experiment},

@@ -63,6 +63,12 @@ def _system(o, dtype):
     return uv_system(dtype=dtype)
 
 
+def _symbolic_map(o):
+    from .system import _function_space_kwargs
+
+    return _function_space_kwargs(3, 2, None)  # the map uv_system() compiles
+
+
 def _claims():
     from . import claims, claims_init, claims_route  # noqa: F401  (registration)
 
@@ -112,7 +118,7 @@ SPEC = register_model(ModelSpec(
     options=OPTIONS + tuple(UV_OPTIONS.values()),
     build=_build, system=_system, derive=_derive, to_json=_to_json, to_markdown=_to_markdown,
     reduced="function space (f, λ): the closed GD map of the output and the NTK",
-    load_claims=_claims, documents=_documents, figures=_figures, showcase=SHOWCASE,
+    load_claims=_claims, documents=_documents, figures=_figures, showcase=SHOWCASE, symbolic_map=_symbolic_map,
     commands={"route-to-chaos": Command("UV: η_c, period-doubling cascade, Feigenbaum ratio, period-3 window, crisis",
                                         _route_arguments, _route_run)},
 ))
