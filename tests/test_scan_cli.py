@@ -195,7 +195,7 @@ def test_results_round_trip_and_replot(capsys, tmp_path):
     assert {"numpy", "numba", "sympy", "xarray"} <= set(meta["versions"])
     assert scan.orbit_json(ds) == out
     assert png.stat().st_size > 10_000
-    assert main(["plot", str(nc), "--out", str(png2)]) == 0
+    assert main(["plot", str(nc), "--plot", str(png2)]) == 0
     assert png2.stat().st_size > 10_000
     for kind_args in (["run", "uv", "--eta", "12", "--f0", "0", "--lam0", "0.1", "--steps", "100"],
                       ["lyapunov", "uv", "--eta", "9:14:20", "--f0", "0", "--lam0", "0.1", "--steps", "500"],
@@ -227,7 +227,7 @@ def test_float32_kernel_runs_in_float32(capsys):
     (["run", "custom", "--loss", "w**2", "--init", "v=3"], "not a parameter"),
     (["run", "custom", "--loss", "w**("], "cannot parse"),
     (["lyapunov", "uv", "--eta", "1:2:3", "--steps", "0"], "steps must be"),
-    (["plot", "/nonexistent/r.nc", "--out", "x.png"], "does not exist"),
+    (["plot", "/nonexistent/r.nc", "--plot", "x.png"], "does not exist"),
 ])
 def test_bad_input_is_one_line_and_status_2(capsys, argv, words):
     assert words in cli_error(capsys, *argv)
@@ -341,7 +341,7 @@ def test_experiment_cli(capsys, tmp_path):
         # the converged run's sharpness is that of the minimum with its final imbalances
         assert r["sharpness_mean"] == pytest.approx(r["S_star_mean"], rel=1e-8)
     assert (tmp_path / "e.png").stat().st_size > 5_000
-    assert main(["plot", str(tmp_path / "e.nc"), "--out", str(tmp_path / "again.png")]) == 0
+    assert main(["plot", str(tmp_path / "e.nc"), "--plot", str(tmp_path / "again.png")]) == 0
     capsys.readouterr()
     assert "not an option of chain-eos" in cli_error(capsys, "experiment", "chain-eos", "--depth", "3")
     assert "entries must be numbers" in cli_error(capsys, "experiment", "chain-sharpness", "--values", "2,x")

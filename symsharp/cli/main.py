@@ -22,6 +22,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 
 from ..errors import SymsharpError, UsageError
@@ -61,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     models = available_models()
 
-    sub.add_parser("models", help="list the registered models")
+    ms = sub.add_parser("models", help="list the registered models")
+    ms.add_argument("--json", action="store_true", help="print name, description, reduced map and source as JSON")
 
     d = sub.add_parser("derive", help=VERB_HELP["derive"])
     dsub = d.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
@@ -128,32 +130,105 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--dir", default="figures", help="output folder (created if missing; default figures)")
 
     pl = sub.add_parser("plot", help="redraw the figure of a saved result")
-    pl.add_argument("result", help="a .nc file written with --out")
-    pl.add_argument("--out", required=True, metavar="FILE.png", help="figure file (.png, .pdf or .svg)")
+    pl.add_argument("result", help="a result file written with --out")
+    pl.add_argument("--plot", required=True, metavar="FILE.png", help="figure file (.png, .pdf or .svg)")
+
+    from .data import add_data_arguments
+
+    add_data_arguments(sub)
     return p
 
 
 # ---------------------------------------------------------------------------------- verbs
 def _derive(args) -> str:
     from ..models import get_model
-    from ..report import markdown_to_latex
 
     spec = get_model(args.model)
     values = option_values(args, spec.options_for("derive"))
+    opts = spec.resolve("derive", values)  # checked before any work (and part of the cache key)
+    key = _derive_key(spec, opts, args.format)
+    cached = _derive_cache_read(key)
+    if cached is not None:
+        return cached
     t0 = time.perf_counter()
     der = spec.derivation(values)
     if args.format == "json":
         out = spec.report_json(der)
         out["seconds"] = round(time.perf_counter() - t0, 3)
-        return json.dumps(out, indent=2)
-    md = spec.report_markdown(der)
-    return md if args.format == "markdown" else markdown_to_latex(md)
+        text = json.dumps(out, indent=2)
+    else:
+        from ..report import markdown_to_latex
+
+        md = spec.report_markdown(der)
+        text = md if args.format == "markdown" else markdown_to_latex(md)
+    _derive_cache_write(key, text)
+    return text
+
+
+def _source_hash() -> str:
+    """A hash of the package's source: a derivation cached by an older code base is never reused."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _derive_key(spec, opts, fmt) -> str | None:
+    if spec.source:  # a model file or plug-in: its code is not in the package hash
+        return None
+    import hashlib
+
+    payload = json.dumps({"model": spec.name, "options": opts, "format": fmt, "version": _version(),
+                          "source": _source_hash()}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _derive_cache_dir():
+    from ..codegen.cache import cache_dir
+
+    d = cache_dir().parent / "derive"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _derive_cache_read(key):
+    if key is None or os.environ.get("SYMSHARP_NO_DERIVE_CACHE"):
+        return None
+    try:
+        path = _derive_cache_dir() / f"{key}.txt"
+        return path.read_text(encoding="utf-8") if path.exists() else None
+    except (OSError, SymsharpError):
+        return None
+
+
+def _derive_cache_write(key, text) -> None:
+    """Store a derivation's text by content key (atomically; a failure to cache is not an error)."""
+    if key is None:
+        return
+    try:
+        from ..codegen.cache import atomic_write
+
+        atomic_write(_derive_cache_dir() / f"{key}.txt", text)
+    except (OSError, SymsharpError):
+        pass
 
 
 def _models(args) -> int:
     from ..models import available_models, plugin_errors
 
     models = available_models()
+    if args.json:
+        print(json.dumps([{"name": n, "description": s.description, "reduced_map": s.reduced, "source": s.source or "built in",
+                           "verbs": (["derive"] if (s.build or s.derive) else []) +
+                           (["run", "orbit", "phase", "lyapunov"] if s.system else []) +
+                           (["bifurcation"] if s.system and s.symbolic_map else []) + sorted(s.commands),
+                           "experiments": sorted(s.experiments)} for n, s in models.items()], indent=2))
+        return 0
     w = max(len(n) for n in models) + 2
     for name, spec in models.items():
         src = f"  [{spec.source}]" if spec.source else ""
@@ -222,9 +297,25 @@ def derivation_figures(directory: str) -> list:
     return out
 
 
+def check_folder(path: str, what: str) -> None:
+    """Create ``path`` if needed and check it is a writable folder, before any work (one-line error)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{what} {path!r} exists and is not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {what} {path!r} ({exc.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {path!r} is not writable")
+
+
 def _write_derivations(args) -> int:
     from ..io import write_atomically
 
+    if not args.check:
+        check_folder(args.dir, "--dir")
+        if not args.no_figures:
+            check_folder(os.path.join(args.dir, FIGURE_DIR), "the figures folder")
     docs = derivation_documents()
     stale = []
     for name, text in docs.items():
@@ -269,6 +360,27 @@ def showcase(folder: str) -> list:
             print(f"{png:<32} symsharp {' '.join(argv)}  ({time.perf_counter() - t0:.1f} s)")
             written += [nc, png]
     return written
+
+
+def _plot(args) -> int:
+    """Redraw a saved result: generic kinds by :mod:`symsharp.plots`, the model's own kinds by the
+    plotters its spec declares."""
+    from ..io import load_result, metadata
+    from ..models import available_models
+    from ..plots import check_figure_path, plot_result
+
+    check_figure_path(args.plot)
+    ds = load_result(args.result)
+    meta = metadata(ds)
+    spec = available_models().get(meta.get("model"))
+    plotters = dict(spec.plotters) if spec is not None else {}
+    if meta.get("kind") == "bifurcation":
+        from ..plots.bifurcation import plot_branches_dataset
+
+        plotters["bifurcation"] = lambda d, path: plot_branches_dataset(d, path=path)
+    plot_result(ds, args.plot, plotters=plotters)
+    print(f"figure {args.plot}", file=sys.stderr)
+    return 0
 
 
 def _model_command(args) -> int:
@@ -342,10 +454,17 @@ def _dispatch(args) -> int:
         from .bifurcation import bifurcation_command
 
         return bifurcation_command(args)
+    if args.command == "data":
+        from .data import data_command
+
+        return data_command(args)
     if args.command == "figures":
+        check_folder(args.dir, "--dir")
         showcase(args.dir)
         return 0
-    if args.command in ("run", "orbit", "phase", "lyapunov", "plot"):
+    if args.command == "plot":
+        return _plot(args)
+    if args.command in ("run", "orbit", "phase", "lyapunov"):
         from .dynamics import dynamics_command
 
         return dynamics_command(args)
@@ -355,7 +474,9 @@ def _dispatch(args) -> int:
 def main(argv=None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 check failed, 2 user error, 130 interrupt)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         files, argv = _take_model_files(_join_negative_values(argv))
         if files:
@@ -381,12 +502,18 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("symsharp: interrupted\n")
         return 130
+    except Terminated:
+        sys.stderr.write("symsharp: terminated\n")
+        return 143
     except BrokenPipeError:  # e.g. `symsharp ... --json | head`: the reader went away
         try:
             sys.stdout = open(os.devnull, "w")
         except OSError:
             pass
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _one_line(exc) -> str:
@@ -394,8 +521,13 @@ def _one_line(exc) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _terminate(signum, frame):  # SIGTERM: unwind like an interrupt, so that temporary files are removed
-    raise KeyboardInterrupt
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that the stack unwinds and every half-written
+    temporary file is removed (writes are atomic: temporary file, then rename)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
 
 
 if __name__ == "__main__":

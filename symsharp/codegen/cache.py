@@ -20,10 +20,18 @@ ENV_VAR = "SYMSHARP_CACHE"
 
 
 def cache_dir() -> Path:
-    """The kernel cache folder (created if missing)."""
+    """The kernel cache folder (created if missing); a one-line error when it cannot be used."""
+    from .common import CodegenError
+
     env = os.environ.get(ENV_VAR)
     path = Path(env).expanduser() if env else Path.home() / ".cache" / "symsharp" / "kernels"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CodegenError(f"cannot create the kernel cache folder {str(path)!r} ({exc.strerror}); set {ENV_VAR} "
+                           "to a writable folder") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CodegenError(f"the kernel cache folder {str(path)!r} is not writable; set {ENV_VAR} to a writable folder")
     return path
 
 

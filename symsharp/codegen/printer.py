@@ -18,7 +18,7 @@ _FUNCS = {
     "sinh": "math.sinh", "cosh": "math.cosh", "tanh": "math.tanh", "asin": "math.asin",
     "acos": "math.acos", "atan": "math.atan", "asinh": "math.asinh", "acosh": "math.acosh",
     "atanh": "math.atanh", "erf": "math.erf", "erfc": "math.erfc", "Abs": "abs", "atan2": "math.atan2",
-    "Max": "max", "Min": "min",
+    "Max": "max", "Min": "min", "sign": "np.sign",
 }
 
 
@@ -68,6 +68,14 @@ class KernelPrinter:
         if e.is_Pow:
             return self._pow(e.base, e.exp)
         fname = type(e).__name__
+        if fname == "DiracDelta":
+            # a generalised function: its value away from its support (the derived Hessian of |w| is
+            # exact everywhere except at the kink w = 0, where the loss is not differentiable)
+            return self.const(0)
+        if fname == "Heaviside":
+            arg = self._p(e.args[0])
+            half = self.const(e.args[1]) if len(e.args) > 1 else self.const(sp.Rational(1, 2))
+            return f"({self.const(1)} if {arg} > 0 else ({self.const(0)} if {arg} < 0 else {half}))"
         if fname in _FUNCS:
             args = ", ".join(self._p(a) for a in e.args)
             if fname in ("Max", "Min") and len(e.args) > 2:

@@ -9,6 +9,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import zipfile
+
 import numpy as np
 
 KINDS = ("gaussian", "spectrum", "image")
@@ -363,7 +365,7 @@ def load_dataset(path) -> Dataset:
             X, y = arr[:, :-1], arr[:, -1]
     except DataError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise DataError(f"could not read {p} ({exc})") from None
     X, y = check_xy(X, y, where)
     return Dataset(X=np.ascontiguousarray(X), y=np.ascontiguousarray(y), name=p.stem,

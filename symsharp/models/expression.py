@@ -107,7 +107,12 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
             sub = {}
             for s in isyms:
                 sub[s] = _value(list(data[s.name])[j], f"data value {s.name}[{j}]")
-            outs.append(sp.expand(expr.subs(sub)))
+            out_j = sp.expand(expr.subs(sub))
+            if out_j.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+                at = ", ".join(f"{k} = {v}" for k, v in sub.items())
+                raise ModelError(f"{what} {str(text)!r} is undefined at example {j} ({at}): division by zero or a "
+                                 "singular function value")
+            outs.append(out_j)
             ys.append(_value(list(data["y"])[j], f"data value y[{j}]"))
         consts = ()
         assum = (f"{n} numeric examples",)

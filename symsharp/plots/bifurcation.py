@@ -189,3 +189,36 @@ def plot_spectrum(ds, ax=None, path=None):
 
 
 __all__ = ["plot_branches", "plot_basins", "plot_spectrum", "OKABE_ITO", "STYLE"]
+
+
+def plot_branches_dataset(ds, variable: int | str = 0, ax=None, path=None):
+    """Redraw saved continuation branches (the dataset of ``symsharp bifurcation --out``): branch
+    points coloured by period, stable filled and unstable hollow, bifurcation points marked.
+    Returns the figure."""
+    with matplotlib.style.context(STYLE):
+        fig, ax = _new_axes(ax, (7.0, 4.2))
+        names = [str(v) for v in ds["variable"].values]
+        vi = names.index(variable) if isinstance(variable, str) else int(variable)
+        P = ds["param"].values
+        X = ds["state"].values[:, vi]
+        per = ds["period"].values
+        st = ds["stable"].values.astype(bool)
+        for p in sorted(set(int(t) for t in per)):
+            m = per == p
+            col = _period_colour(p)
+            ax.plot(P[m & st], X[m & st], ".", ms=2.5, color=col, label=f"period {p}")
+            ax.plot(P[m & ~st], X[m & ~st], ".", ms=2.5, color=col, mfc="none", alpha=0.6)
+        marks = {"flip": ("o", "PD: flip"), "fold": ("s", "LP: fold"), "neimark_sacker": ("D", "NS"),
+                 "branch_point": ("^", "BP")}
+        seen = set()
+        for p, kind, x in zip(ds["bif_param"].values, ds["bif_kind"].values, ds["bif_state"].values[:, vi]):
+            mk, lab = marks.get(str(kind), ("x", str(kind)))
+            ax.plot([p], [x], mk, mfc="white", mec="k", ms=6, label=None if kind in seen else lab, zorder=5)
+            seen.add(kind)
+        meta = json.loads(ds.attrs.get("symsharp", "{}"))
+        ax.set_xlabel(str(ds["param"].attrs.get("long_name", "parameter")))
+        ax.set_ylabel(names[vi])
+        ax.set_title(f"continuation branches of {meta.get('model', 'the map')}")
+        ax.legend(loc="best", fontsize=7, ncol=2)
+        _save(fig, path)
+        return fig

@@ -108,6 +108,8 @@ def transcendental_atoms(exprs: Sequence[sp.Expr], variables: Sequence[sp.Symbol
             if not (a.free_symbols & vs):
                 continue
             if isinstance(a, sp.Pow) and a.exp.is_Integer:
+                if a.exp < 0:  # 1/w, 1/(w² + 1): the reciprocal of the base is the generator
+                    atoms.add(a.base ** -1)
                 continue
             atoms.add(a)
     return sorted(atoms, key=sp.default_sort_key)

@@ -11,7 +11,7 @@ from .fixedpoints import fixed_points
 from .invariants import gd_drift, model_invariants
 from .model import Model
 from .reduction import reduce_map
-from .sharpness import NotReducible, function_space_sharpness
+from .sharpness import function_space_sharpness
 
 
 @dataclass
@@ -57,7 +57,7 @@ def derive_model(model: Model, invariant_degree: int = 2, max_fixed_point_params
             out.notes.append(f"function-space reduction not attempted: {exc}")
         try:
             it["sharpness"] = function_space_sharpness(model)
-        except NotReducible as exc:
+        except ValueError as exc:  # NotReducible, or observables that are not polynomials in the parameters
             out.notes.append(f"function-space sharpness: {exc}")
     if len(model.params) <= max_fixed_point_params:
         try:
