@@ -9,21 +9,15 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from symsharp.analysis.bifurcation import bifurcation_analysis, map_family
-
 from symsharp.models.uv.route import cycle_bifurcation, route_to_chaos
 
 
 @pytest.fixture(scope="module")
 def uv():
-    from symsharp.models import uv_model
-    from symsharp.symbolic.reduction import reduce_map
+    from symsharp.models.uv.route import _family
 
-    red = reduce_map(uv_model(1, 1, alpha=1))
-    f, lam = red.variables
-    names = {s.name: s for e in red.step.values() for s in e.free_symbols}
-    return map_family(red.step, [f, lam], [names["eta"], names["a"], names["y"]], {"a": 0.01, "y": 1}, "eta",
-                      name="uv_fs")
+    # the family route_to_chaos uses: the engine's closed map of (f, λ), a = 1/100, y = 1 (cached)
+    return _family(0.01, 1.0)
 
 
 X0 = np.array([1.001, 0.2 * 1.001 + 1e-4])   # just off the EoS manifold λ = 2√a·f
@@ -35,8 +29,23 @@ def route():
 
 
 @pytest.fixture(scope="module")
-def result(uv):
-    return bifurcation_analysis(uv, X0, 9.5, 20.5, start=11.0, flips=10, max_period=3, grid=20000, digits=20)
+def result(uv, route):
+    from symsharp.models.uv.route import DEFAULT_CONFIG, general_route, general_x0
+
+    np.testing.assert_allclose(general_x0(DEFAULT_CONFIG), X0, rtol=1e-15)
+    res = general_route(DEFAULT_CONFIG, flips=10, digits=20, max_period=3, grid=20000)   # what route_to_chaos ran
+    o = res.options
+    assert (o["lo"], o["hi"], o["start"]) == pytest.approx((9.5, 20.5, 11.0), rel=1e-15)
+    assert (o["max_period"], o["grid"], o["digits"], o["flips"]) == (3, 20000, 20, 10)
+    return res
+
+
+def test_route_to_chaos_reports_the_general_result(result, route):
+    g = route["general"]
+    assert g["flips"] == result.contract()["flips"]
+    assert g["agreement_with_eos_map"]["period3_count"] == {"general": 4, "eos_map": 4}
+    p3 = [w["opens"] for w in result.contract()["windows"] if w["period"] == 3]
+    assert [v / route["eta_c"] for v in p3] == pytest.approx([1.4504, 1.6996, 1.9249, 1.9818], abs=6e-5)
 
 
 def test_flips_onset_delta(result, route):
@@ -54,7 +63,8 @@ def test_flips_onset_delta(result, route):
 def test_windows_and_crisis(result, route):
     c = result.contract()
     p3 = [w["opens"] for w in c["windows"] if w["period"] == 3]
-    assert len(p3) >= 2
+    assert len(p3) == 4
+    np.testing.assert_allclose(p3, route["period3_windows"], rtol=1e-13)
     assert p3[0] == pytest.approx(route["period3_window"], rel=1e-13)
     assert p3[1] / route["eta_c"] == pytest.approx(1.6996, abs=1e-4)
     # the second period-3 window, independently: Newton on {G³(z) = z, (G³)'(z) = 1} of the EoS map

@@ -16,7 +16,7 @@ from symsharp.models.uv import eos as up
 
 @pytest.fixture(scope="module")
 def route():
-    return route_to_chaos(flips=8)
+    return route_to_chaos(flips=10)      # the configuration the claims use (cached, shared)
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_route_keys_and_types(route):
     for key in ("eta_c", "chaos_onset", "feigenbaum_delta", "period3_window", "bounded_orbits_lost"):
         assert isinstance(js[key], float)
     assert isinstance(js["eta_c_formula"], str)
-    assert len(js["period_doubling"]) == 8 and all(isinstance(v, float) for v in js["period_doubling"])
+    assert len(js["period_doubling"]) == 10 and all(isinstance(v, float) for v in js["period_doubling"])
     assert js["period_doubling"] == sorted(js["period_doubling"])
     assert set(js["eos_two_cycle"]) >= {"stable_from", "stable_to"}
     assert js["eos_two_cycle"]["stable_from"] == pytest.approx(js["eta_c"], rel=1e-14)
@@ -141,19 +141,91 @@ def test_route_keys_and_types(route):
 
 def test_eta_c_formula_evaluates():
     cfg = {"width": 5, "x_norm": 1.7, "y": -0.6, "alpha": 0.8}
-    r = route_to_chaos(**cfg, flips=4)
+    r = route_to_chaos(**cfg, flips=4, general=False)
     e = sp.sympify(r["eta_c_formula"])
     vals = {s: {"n": cfg["width"], "x_norm": cfg["x_norm"], "y": cfg["y"], "alpha": cfg["alpha"]}[s.name]
             for s in e.free_symbols}
     assert float(e.subs(vals)) == pytest.approx(r["eta_c"], rel=1e-14)
-    base = route_to_chaos(flips=4)
+    base = route_to_chaos(flips=4, general=False)
     # everything scales with η_c: the ratios η/η_c do not depend on the configuration
     assert np.allclose(np.array(r["period_doubling"]) / r["eta_c"], np.array(base["period_doubling"]) / base["eta_c"],
                        rtol=1e-13)
 
 
 @pytest.mark.parametrize("kw", [{"width": 0}, {"y": 0.0}, {"alpha": -1.0}, {"x_norm": float("nan")},
-                                {"flips": 2}, {"dps": 5}])
+                                {"flips": 2}, {"dps": 5}, {"digits": 5}])
 def test_bad_input(kw):
     with pytest.raises(RouteError):
         route_to_chaos(**kw)
+
+
+def test_route_json_keys_are_backward_compatible_and_extended(route):
+    old = {"config", "eta_c", "eta_c_formula", "map_1d", "period_doubling", "superstable", "chaos_onset",
+           "chaos_onset_uncertainty", "feigenbaum_delta", "feigenbaum_deltas", "feigenbaum_deltas_superstable",
+           "period3_window", "bounded_orbits_lost", "eos_two_cycle", "second_two_cycle_window",
+           "divergence_boundary_f0_zero", "c", "k", "eta_over_eta_c", "dps", "seconds"}
+    assert old <= set(route) and {"period3_windows", "general"} <= set(route)
+    assert route["divergence_boundary_f0_zero"]["eta_lambda0_max"] == "4 - (eta/eta_c)**2"
+    w = np.array(route["eta_over_eta_c"]["period3_windows"])
+    assert len(w) == 4 and np.allclose(w, [1.4504, 1.6996, 1.9249, 1.9818], atol=6e-5)
+    assert route["period3_windows"][0] == route["period3_window"]
+    g = route["general"]
+    for key in ("param", "flips", "chaos_onset", "feigenbaum_delta", "windows", "crisis", "agreement_with_eos_map"):
+        assert key in g
+    assert g["param"] == "eta" and len(g["flips"]) == 10
+    assert [w["opens"] for w in g["windows"] if w["period"] == 3] == pytest.approx(route["period3_windows"], rel=1e-13)
+    assert g["agreement_with_eos_map"]["min_digits"] >= 10
+
+
+def test_route_command_json(route, capsys):
+    import argparse
+
+    from symsharp.models.uv.commands import route_command
+
+    ns = argparse.Namespace(width=None, x_norm=None, y=None, alpha=None, flips=None, dps=None, json=True)
+    assert route_command(ns) == 0
+    js = json.loads(capsys.readouterr().out)
+    assert js["period3_windows"] == route["period3_windows"] and js["general"]["flips"] == route["general"]["flips"]
+    ns.json = False
+    assert route_command(ns) == 0
+    text = capsys.readouterr().out
+    assert "period-3 windows" in text and "general engine" in text
+
+
+def test_period3_windows_are_saddle_nodes_of_the_third_iterate(route):
+    """Each EoS-map window: G³(z) = z and (G³)'(z) = 1 at the returned (z, c), by direct composition of
+    the derived normal form at 40 digits (independent of the Newton that found them)."""
+    import mpmath as mp
+
+    from symsharp.models.uv.route import eos_route_numbers
+
+    r = up.uv_route_derivation()
+    G = sp.lambdify((up.Z, up.C), r.normal_form, "mpmath")
+    Gz = sp.lambdify((up.Z, up.C), sp.diff(r.normal_form, up.Z), "mpmath")
+    wins = eos_route_numbers(10, 30)["period3"]
+    assert len(wins) == 4
+    with mp.workdps(40):
+        for w in wins:
+            z, c, d = mp.mpf(w["z"]), mp.mpf(w["c"]), mp.mpf(1)
+            z0 = z
+            for _ in range(3):
+                z, d = G(z, c), d * Gz(z, c)
+            assert abs(z - z0) < mp.mpf(10) ** -25 and abs(d - 1) < mp.mpf(10) ** -20
+            # a saddle-node of period 3, not a fixed point of G
+            assert abs(G(z0, c) - z0) > mp.mpf("1e-3")
+
+
+def test_divergence_boundary_and_figure_line_come_from_the_derivation(monkeypatch):
+    sep = up.uv_route_derivation().separatrix
+    fns = U.separatrix_functions()
+    k = np.linspace(0.0, 3.9, 7)
+    assert np.allclose(fns["f0_zero"](k), [float(sep["f0_zero_boundary"].subs(up.K, kv)) for kv in k], rtol=1e-15)
+    assert fns["f0_zero_text"] == "ηλ₀ = 4 − (η/η_c)²"
+    # the functions that report the exact line use the derived one: a changed derivation changes them
+    fake = dict(fns, absolute=lambda f, a, eta, y: 0 * eta + 1.25, f0_zero=lambda kk: 0 * kk + 2.5)
+    monkeypatch.setattr(U, "separatrix_functions", lambda: fake)
+    ec = float(U.eta_c_of(DEFAULT_CONFIG))
+    d = U.divergence_boundary(ec * np.array([0.5, 1.5]), grid=40, iters=2)
+    assert np.all(d["exact"] == 1.25)
+    pd = U.phase_diagram(ec * np.array([0.5, 1.5]), np.array([0.5, 1.0]), transient=10, keep=8)
+    assert np.all(pd["divergence_line"] == 2.5)

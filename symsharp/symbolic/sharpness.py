@@ -188,6 +188,11 @@ def prove_block_dominates(cp, mu, radius, delta, fs, ls, model) -> bool:
             if q == 0:
                 continue
             poly = sp.Poly(q, D, F, W, sp.sqrt(a))
-            if any(not (c <= 0) for c in poly.coeffs()):
+            if not all(_known_nonpositive(c) for c in poly.coeffs()):
                 return False
     return True
+
+
+def _known_nonpositive(c) -> bool:
+    """True only when SymPy decides c ≤ 0; a coefficient of undecided sign is no proof."""
+    return (c <= 0) is sp.true

@@ -1,5 +1,7 @@
 """Route to chaos of the UV model, derived exactly: EoS manifold, the 1-D map on it, its fixed
-points and period-2 orbits, the boundary crisis, and first-step sharpening/reduction conditions.
+points and period-2 orbits, the boundary crisis, the divergence boundary (separatrix) and the
+final sharpness from the invariant.  (The first GD step is in :mod:`.first_step`, initialisation
+and parameterisations in :mod:`.init`.)
 
 Everything starts from the engine's closed GD map of (f, λ) (:func:`reduce_map`), its scaling
 groups (:func:`nondimensionalize`), its quadratic gradient-flow invariant
@@ -90,7 +92,6 @@ class UVRoute:
     period_two: list                # [PeriodTwo]
     sharpness_nd: sp.Expr           # ηS in X, L, k
     sharpness_manifold: sp.Expr     # ηS on the manifold in z, s (with Abs)
-    first_step: dict                # exact first-step conditions
     gf_final: dict                  # final NTK/sharpness under GF and GD
     separatrix: dict                # invariant line bounding the bounded region (divergence boundary)
 
@@ -188,12 +189,11 @@ def uv_route_derivation(width: int = 1, input_dim: int = 1) -> UVRoute:
                             + man) / 2
     sharp_man_z = sp.simplify(sharp_man.subs(X, Z / S))
     period_two = _period_two(G, fixed, crisis_c, trans, sharp_man_z, man)
-    first = _first_step(step_nd, sharp_nd, state)
     gf = _gf_final(I, f, lam, a, y, ratio)
     sep = _separatrix(step_nd, man, man_o, state, kexpr)
     return UVRoute(m, red, f, lam, a, eta, y, eta_c, eta_c_formula, {K: kexpr}, state, step_nd, I, ratio,
                    I_nd, ratio_nd, man, man_o, res, res_o, F1, F1o, G, fixed, crit, crit_vals, crisis_c,
-                   crisis_poly, trans, period_two, sharp_nd, sharp_man_z, first, gf, sep)
+                   crisis_poly, trans, period_two, sharp_nd, sharp_man_z, gf, sep)
 
 
 def to_nd_sharp(expr, back, a, a_of_k, eta):
@@ -253,49 +253,6 @@ def _period_two(G, fixed, crisis_c, trans, sharp_z, man):
     return out
 
 
-def _first_step(step_nd, sharp_nd, state):
-    """Sign of λ' − λ and S' − S after one step, exact conditions in (X, L, k)."""
-    dL = sp.factor(step_nd[L] - L)
-    Lstar = sp.solve(dL, L)
-    Lstar = [r for r in Lstar if r.has(X)]
-    coeffL = sp.factor(sp.diff(dL, L))
-    # where the threshold is positive (sharpness reduction possible at all)
-    region = sp.solveset(Lstar[0] > 0, X, sp.S.Reals) if Lstar else sp.EmptySet
-    # feasibility L ≥ 2√k|X| intersected with L < L*: nonempty iff 2√k|X| < L*
-    # (X − 1)/(2X) > 0 on both regions, so multiplying keeps the direction of the inequality
-    feas_pos = feas_neg = None
-    if Lstar:
-        pos = sp.cancel((Lstar[0].subs(K, S ** 2) - 2 * S * X) * (X - 1) / (2 * X))
-        neg = sp.cancel((Lstar[0].subs(K, S ** 2) + 2 * S * X) * (X - 1) / (2 * X))
-        feas_pos = _linear_positive(pos, sp.Interval.open(1, sp.oo))
-        feas_neg = _linear_positive(neg, sp.Interval.open(-sp.oo, 0))
-    # Hessian sharpness at f₀ = 0: exact boundary of sign(S₁ − S₀)
-    B = sp.expand((2 * sharp_nd - L) ** 2)
-    Bn = sp.expand(B.subs({X: step_nd[X], L: step_nd[L]}, simultaneous=True))
-    A = sp.expand(step_nd[L] - L)
-    Q = sp.expand((B - Bn + A ** 2) ** 2 - 4 * A ** 2 * B)   # zero where S' = S (after squaring twice)
-    Q0 = sp.factor(Q.subs(X, 0))
-    roots0 = sorted([r for r in sp.solve(Q0, L) if r != 0], key=lambda e: float(e.subs(K, 1)))
-    s0 = sp.simplify(sharp_nd.subs(X, 0))
-    s1 = sp.simplify(sharp_nd.subs({X: step_nd[X], L: step_nd[L]}, simultaneous=True).subs(X, 0))
-    # squaring twice may add roots: keep those where S₁ − S₀ really vanishes (30 digits, three k)
-    diff0 = s1 - s0
-    true_roots = [r for r in roots0
-                  if all(abs(sp.N(diff0.subs(K, kv).subs(L, r.subs(K, kv)), 30)) < 1e-20
-                         for kv in (sp.Rational(1, 2), 1, 3))]
-    # side of the (single) true root where S falls: test half the root at k = 1
-    dec_below = (bool(sp.N(diff0.subs(K, 1).subs(L, true_roots[0].subs(K, 1) / 2), 30) < 0)
-                 if len(true_roots) == 1 else None)
-    k_max = max(sp.solve(sp.Eq(true_roots[0], 0), K)) if len(true_roots) == 1 else None
-    return {"dlam": dL, "dlam_coeff_L": coeffL, "lam_threshold": Lstar[0] if Lstar else None,
-            "threshold_positive_for": region, "reduction_feasible_X_gt_1": feas_pos,
-            "reduction_feasible_X_lt_0": feas_neg, "S_boundary_poly_f0_zero": Q0,
-            "S_roots_f0_zero": roots0, "S_threshold_f0_zero": true_roots[0] if len(true_roots) == 1 else None,
-            "S_decreases_below_threshold": dec_below, "S_threshold_vanishes_at_k": k_max,
-            "sharpness_f0_zero": s0, "sharpness_after_step_f0_zero": s1,
-            "first_state_f0_zero": {X: step_nd[X].subs(X, 0), L: sp.factor(step_nd[L].subs(X, 0))}}
-
-
 def _separatrix(step_nd, man, man_o, state, kexpr):
     """Invariant lines L = p₀ + p₁X of the reduced map (exact ansatz).  Besides the two branches
     of the EoS manifold there is one more; the signed distance D = L − (p₀ + p₁X) obeys
@@ -334,19 +291,6 @@ def _separatrix(step_nd, man, man_o, state, kexpr):
             "y_zero_limit": f0_zero.subs(K, 0)}
 
 
-def _linear_positive(expr, domain):
-    """{X in domain : expr > 0} for expr linear in X with a coefficient of known sign."""
-    p = sp.Poly(expr, X)
-    if p.degree() != 1:
-        return sp.ConditionSet(X, expr > 0, domain)
-    slope, root = p.all_coeffs()[0], sp.solve(expr, X)[0]
-    if slope.is_positive:
-        return sp.Intersection(domain, sp.Interval.open(root, sp.oo))
-    if slope.is_negative:
-        return sp.Intersection(domain, sp.Interval.open(-sp.oo, root))
-    return sp.ConditionSet(X, expr > 0, domain)
-
-
 def _gf_final(I, f, lam, a, y, ratio):
     """Final NTK (= sharpness at zero loss) from the invariant: GF conserves I, GD multiplies it."""
     lam_inf = sp.Symbol("lam_inf", nonnegative=True)
@@ -376,20 +320,3 @@ def conversions():
     return {"eta_of_c": _eta_of_c(r.eta_c), "k_of_c": s_of_c ** 2, "X_of_z": Z / s_of_c,
             "L_of_z": sp.simplify(r.manifold.subs(X, Z / S).subs(S, s_of_c)), "transverse": r.transverse,
             "sharpness_z": r.sharpness_manifold.subs(S, s_of_c)}
-
-
-# ----------------------------------------------------------------------------------------- Markdown
-
-
-# ------------------------------------------------------------------ initial state: the fewest numbers
-
-
-"""NTK: f = vᵀUx/√n, unit init, O(1) rate.  Standard: f = vᵀUx with fan-in init U ~ N(0, 1/d),
-v ~ N(0, 1/n).  μP (Yang & Hu, SGD): multiplier form f = vᵀUx/n with v ~ N(0, 1), one rate ∝ n;
-standard form f = vᵀUx with v ~ N(0, 1/n²), η_U = η̂n (fan-out), η_v = η̂/n (1/fan-in).
-Mean-field: f = vᵀUx/n, unit init, rate ∝ n."""
-
-
-# ------------------------------------------------------------------ first step at a general state
-
-

@@ -1,4 +1,4 @@
-"""Figures of the UV route to chaos (data from :mod:`symsharp.analysis.uv_route`)."""
+"""Figures of the UV route to chaos (data from :func:`symsharp.models.uv.route.route_figure_data`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,10 +12,10 @@ from ...plots.dynamics import REGIME_COLOURS, plt, save_figure
 
 
 def plot_route_figures(data: dict, directory) -> list:
-    """Draw :func:`symsharp.analysis.uv_route.route_figure_data` into ``directory``:
+    """Draw :func:`symsharp.models.uv.route.route_figure_data` into ``directory``:
     uv_route_orbit.png (sharpness with 2/η and ηλ with the line 2, marks at η_c, chaos onset,
     period-3 window and crisis), uv_route_lyapunov.png (2-D map, EoS map, transverse exponent),
-    uv_route_phase.png (regimes in (η, ηλ₀) at f₀ = 0 with the exact divergence line)."""
+    uv_route_phase.png (regimes in (η, ηλ₀) at f₀ = 0 with the derived divergence line)."""
 
     d = Path(directory)
     out = []
@@ -53,7 +53,7 @@ def plot_route_figures(data: dict, directory) -> list:
     cmap = ListedColormap([REGIME_COLOURS[n] for n in REGIMES])
     norm = BoundaryNorm(np.arange(len(REGIMES) + 1) - 0.5, len(REGIMES))
     ax.pcolormesh(pd["eta"], pd["eta_lambda0"], pd["regime"].T, cmap=cmap, norm=norm, shading="auto")
-    ax.plot(pd["eta"], pd["divergence_line"], "k--", lw=1, label="ηλ₀ = 4 − (η/η_c)²")
+    ax.plot(pd["eta"], pd["divergence_line"], "k--", lw=1, label=pd["divergence_formula"])
     ax.axvline(m["eta_c"], color="k", lw=0.8)
     ax.axvline(m["bounded_orbits_lost"], color="k", lw=0.8)
     ax.set_ylim(pd["eta_lambda0"][0], pd["eta_lambda0"][-1])

@@ -1,10 +1,17 @@
 """The UV model's route to chaos in numbers: period-doubling cascade, Feigenbaum ratios, onset of
-chaos, period-3 window, boundary crisis, divergence boundary, phase diagram, Lyapunov curves.
+chaos, period-3 windows, boundary crisis, divergence boundary, phase diagram, Lyapunov curves.
 
-The exact part (EoS manifold, the cubic map on it, period-2 orbits, crisis, separatrix) comes
-from :mod:`symsharp.symbolic.uv_physics`; it is derived once and lambdified into mpmath (Newton
-at high precision) or compiled into kernels (scans).  Parameters of the 1-D map: c = 1 + η/η_c;
-its state z = (η/η_c)·f/y; on the manifold ηλ = 2z.
+Two independent computations of the same route:
+
+- the EoS map: the exact part (EoS manifold, the cubic map on it, period-2 orbits, crisis,
+  separatrix) comes from :mod:`.eos`; it is derived once and lambdified into mpmath (Newton at
+  high precision on the 1-D normal form) or compiled into kernels (scans).  Parameters of the 1-D
+  map: c = 1 + η/η_c; its state z = (η/η_c)·f/y; on the manifold ηλ = 2z.
+- the general machinery: :func:`symsharp.analysis.bifurcation.bifurcation_analysis` on the 2-D GD
+  map of (f, λ) that the engine derived (:func:`general_route`) — continuation, branch switching
+  at every flip, saddle-node windows, the boundary crisis — with no use of the manifold.
+
+:func:`route_to_chaos` reports both and how many digits they share.
 
 Default configuration (the one of ``symsharp run|orbit|phase|lyapunov uv``: width n = 100,
 ‖x‖ = 1, y = 1, α = 1): a = α²‖x‖²/n = 1/100, η_c = 10.
@@ -245,9 +252,12 @@ def crisis(dps: int = 30, steps: int = 200) -> dict:
     return {"c_exact": c_exact, "c_bisection": (lo + hi) / 2, "bracket": (lo, hi)}
 
 
-def period3_opening(c_lo, c_hi=None, dps: int = 30, grid: int = 20001) -> dict:
-    """First saddle-node of period 3 above ``c_lo``: scan c with the compiled EoS kernel for an
-    attracting period-3 orbit of the critical point, then Newton on {G³(z) = z, (G³)'(z) = 1}."""
+def period3_windows(c_lo, c_hi=None, dps: int = 30, grid: int = 20001) -> list:
+    """Every period-3 window of the EoS map between ``c_lo`` and ``c_hi`` (default: the crisis)
+    seen on a ``grid``-point scan: c-values where an attracting period-3 orbit of the critical
+    point appears after a point without period 3 (compiled EoS kernel, float64), each followed by
+    Newton on {G³(z) = z, (G³)'(z) = 1} (mpmath, ``dps`` digits) to the saddle-node that opens it.
+    Returns [{"c", "z", "scan_first_c", "scan_step"}] sorted by c (c, z as mpf)."""
     ex = _exact()
     c_hi = float(ex["crisis_c"]) if c_hi is None else float(c_hi)
     from ...dynamics import orbit_diagram
@@ -257,20 +267,149 @@ def period3_opening(c_lo, c_hi=None, dps: int = 30, grid: int = 20001) -> dict:
     z0 = np.broadcast_to(np.asarray(ex["crit_z_np"](cs), dtype=np.float64), cs.shape)
     od = orbit_diagram(ker, z0[:, None], cs[:, None], transient=3000, keep=48, max_period=8,
                        lyapunov_steps=0, tol=1e-7)
-    hit = np.nonzero(od.period == 3)[0]
-    if len(hit) == 0:
+    per = np.asarray(od.period)
+    starts = [i for i in range(len(cs)) if per[i] == 3 and (i == 0 or per[i - 1] != 3)]
+    if not starts:
         raise RouteError("no attracting period-3 orbit found between the chaos onset and the crisis")
-    i = hit[0]
-    c_guess = cs[i]
-    z_guess = od.final_state[i, 0]
-    z, c = cycle_bifurcation(3, z_guess, c_guess, +1, dps)
-    return {"c": c, "z": z, "scan_first_c": float(c_guess), "scan_step": float(cs[1] - cs[0])}
+    out = []
+    for i in starts:
+        z, c = cycle_bifurcation(3, od.final_state[i, 0], cs[i], +1, dps)
+        if not (float(c_lo) < c <= cs[i] + 1e-9):
+            raise RouteError(f"Newton for the period-3 saddle-node went to c = {mp.nstr(c, 12)}, not in "
+                             f"({float(c_lo):.10g}, {cs[i]:.10g}] where the 3-cycle was seen")
+        if all(abs(c - o["c"]) > mp.mpf(10) ** (-(dps - 5)) for o in out):
+            out.append({"c": c, "z": z, "scan_first_c": float(cs[i]), "scan_step": float(cs[1] - cs[0])})
+    return sorted(out, key=lambda w: w["c"])
+
+
+def period3_opening(c_lo, c_hi=None, dps: int = 30, grid: int = 20001) -> dict:
+    """The first period-3 window above ``c_lo`` (see :func:`period3_windows`)."""
+    return period3_windows(c_lo, c_hi, dps, grid)[0]
+
+
+# --------------------------------------------------------------------------------- EoS-map numbers
+@functools.lru_cache(maxsize=None)
+def eos_route_numbers(flips: int = 10, dps: int = 30) -> dict:
+    """The configuration-free numbers of the EoS map, in c = 1 + η/η_c (mpmath, ``dps`` digits):
+    {"cascade", "crisis", "period3"} from :func:`cascade`, :func:`crisis`, :func:`period3_windows`."""
+    cas = cascade(flips, dps)
+    cr = crisis(dps)
+    p3 = period3_windows(cas["c_inf"], cr["c_exact"], dps)
+    return {"cascade": cas, "crisis": cr, "period3": p3}
+
+
+# --------------------------------------------------------------------------------- general machinery
+def general_x0(config) -> np.ndarray:
+    """Initial state of the general analysis: f = 1.001·y and λ just above the EoS manifold
+    (λ = 2√a|f| + 5·10⁻⁴·2√a|y|), so the attractor reached is the EoS one."""
+    a, y = _a_of(config), config["y"]
+    f0 = 1.001 * y
+    return np.array([f0, 2 * math.sqrt(a) * abs(f0) + 5e-4 * 2 * math.sqrt(a) * abs(y)])
+
+
+@functools.lru_cache(maxsize=None)
+def _family(a: float, y: float):
+    from ...analysis.bifurcation import map_family
+
+    r = _exact()["route"]
+    f, lam = r.reduced.variables
+    return map_family(r.reduced.step, [f, lam], [r.eta, r.a, r.y], {"a": a, "y": y}, "eta", name="uv_fs")
+
+
+@functools.lru_cache(maxsize=None)
+def _general(width, x_norm, y, alpha, flips, digits, max_period, grid):
+    from ...analysis.bifurcation import bifurcation_analysis
+
+    cfg = {"width": width, "x_norm": x_norm, "y": y, "alpha": alpha}
+    ec = float(eta_c_of(cfg))
+    fam = _family(_a_of(cfg), y)
+    return bifurcation_analysis(fam, general_x0(cfg), 0.95 * ec, 2.05 * ec, start=1.1 * ec, flips=flips,
+                                max_period=max_period, grid=grid, digits=digits)
+
+
+def general_route(config=None, flips: int = 10, digits: int = 20, max_period: int = 3, grid: int = 20000):
+    """The route to chaos of the 2-D GD map of (f, λ) by the general bifurcation engine
+    (:func:`symsharp.analysis.bifurcation.bifurcation_analysis` on the map the engine derived,
+    parameter η, a and y fixed by ``config``), on η ∈ [0.95, 2.05]·η_c from :func:`general_x0`:
+    the cascade (``flips`` flips), every window of period ≤ ``max_period`` above the chaos onset
+    seen on a ``grid``-point scan, and the boundary crisis; every point refined to ``digits``
+    digits.  Returns the :class:`~symsharp.analysis.bifurcation.BifurcationResult` (cached)."""
+    cfg = _check_config(**dict(DEFAULT_CONFIG if config is None else config))
+    return _general(cfg["width"], cfg["x_norm"], cfg["y"], cfg["alpha"], int(flips), int(digits), int(max_period),
+                    int(grid))
+
+
+def agreement_digits(a, b, cap: int) -> float:
+    """Number of significant digits two values share: −log₁₀(|a − b|/|b|), at most ``cap``."""
+    with mp.workdps(cap + 20):
+        a, b = mp.mpf(a), mp.mpf(b)
+        if a == b:
+            return float(cap)
+        return float(min(cap, -mp.log10(abs(a - b) / abs(b))))
+
+
+def compare_general(res, ec, eos: dict, digits: int) -> dict:
+    """Where the general result ``res`` and the EoS-map numbers ``eos`` (:func:`eos_route_numbers`)
+    agree, in η (η = (c − 1)·η_c, ``ec`` an mpf): per quantity the two values and the digits shared."""
+    import sympy as sp
+
+    ex = _exact()
+    cas = res.cascade
+
+    def eta(c):
+        return (mp.mpf(c) - 1) * ec
+
+    def mpv(b):
+        return mp.mpf(b.param_mp) if b.param_mp is not None else mp.mpf(b.param)
+
+    out = {}
+    gfl = [mpv(b) for b in cas.flips]
+    efl = [eta(c) for c in eos["cascade"]["c_flips"]]
+    n = min(len(gfl), len(efl))
+    out["flips"] = [{"general": mp.nstr(g, digits), "eos_map": mp.nstr(e, digits), "digits": agreement_digits(g, e, digits)}
+                    for g, e in zip(gfl[:n], efl[:n])]
+    gd = [mp.mpf(d) for d in cas.deltas_mp]
+    ed = eos["cascade"]["deltas"]
+    out["feigenbaum_deltas"] = [{"general": mp.nstr(g, 15), "eos_map": mp.nstr(e, 15), "digits": agreement_digits(g, e, digits)}
+                                for g, e in zip(gd, ed)]
+    if cas.onset_mp is not None:
+        g, e = mp.mpf(cas.onset_mp), eta(eos["cascade"]["c_inf"])
+        out["chaos_onset"] = {"general": mp.nstr(g, digits), "eos_map": mp.nstr(e, digits),
+                              "digits": agreement_digits(g, e, digits)}
+    wins = res.windows.windows if res.windows is not None else []
+    g3 = [mpv(w.fold) for w in wins if w.period == 3]
+    e3 = [eta(w["c"]) for w in eos["period3"]]
+    out["period3_windows"] = [{"general": mp.nstr(g, digits), "eos_map": mp.nstr(e, digits),
+                               "eta_over_eta_c": float(e / ec), "digits": agreement_digits(g, e, digits)}
+                              for g, e in zip(g3, e3)] if len(g3) == len(e3) else []
+    out["period3_count"] = {"general": len(g3), "eos_map": len(e3)}
+    b0 = ex["two_cycle_b"][0]
+    if b0 is not None:
+        e2 = eta(_mpf(b0, digits + 10))
+        g2 = [mpv(w.fold) for w in wins if w.period == 2]
+        if g2:
+            g = min(g2, key=lambda v: abs(v - e2))
+            out["second_two_cycle_window"] = {"general": mp.nstr(g, digits), "eos_map": mp.nstr(e2, digits),
+                                              "exact": str(b0), "exact_latex": sp.latex(b0),
+                                              "digits": agreement_digits(g, e2, digits)}
+    if res.crisis is not None:
+        e = eta(_mpf(eos["crisis"]["c_exact"], digits + 10))
+        g = mp.mpf(res.crisis.param_mp) if res.crisis.param_mp is not None else mp.mpf(res.crisis.param)
+        out["crisis"] = {"general": mp.nstr(g, digits), "eos_map": mp.nstr(e, digits),
+                         "exact": str(eos["crisis"]["c_exact"]), "exact_latex": sp.latex(eos["crisis"]["c_exact"]),
+                         "digits": agreement_digits(g, e, digits),
+                         "method": res.crisis.method}
+    keys = [v["digits"] for v in out["flips"]] + [v["digits"] for v in out["feigenbaum_deltas"]] \
+        + [v["digits"] for v in out["period3_windows"]] \
+        + [out[k]["digits"] for k in ("chaos_onset", "second_two_cycle_window", "crisis") if k in out]
+    out["min_digits"] = min(keys) if keys else None
+    return out
 
 
 # --------------------------------------------------------------------------------- main entry
 def route_to_chaos(width: int = DEFAULT_CONFIG["width"], x_norm: float = DEFAULT_CONFIG["x_norm"],
                    y: float = DEFAULT_CONFIG["y"], alpha: float = DEFAULT_CONFIG["alpha"],
-                   flips: int = 10, dps: int = 30) -> dict:
+                   flips: int = 10, dps: int = 30, general: bool = True, digits: int = 20) -> dict:
     """The UV route to chaos for one configuration, all learning rates in absolute units.
 
     Defaults: width n = 100 (as the dynamics commands), ‖x‖ = 1, y = 1, α = 1, so a = 1/100
@@ -283,33 +422,43 @@ def route_to_chaos(width: int = DEFAULT_CONFIG["width"], x_norm: float = DEFAULT
     - ``chaos_onset``: accumulation point (geometric extrapolation with the last δ estimate)
       and ``chaos_onset_uncertainty``;
     - ``feigenbaum_delta`` (last estimate) and ``feigenbaum_deltas`` (all);
-    - ``period3_window``: η where period-3 orbits are born (saddle-node);
+    - ``period3_window``: η where the first period-3 orbits are born (saddle-node), and
+      ``period3_windows``: every period-3 window between the chaos onset and the crisis;
     - ``bounded_orbits_lost``: the boundary crisis (critical orbit reaches the outer fixed point;
       beyond it almost every orbit diverges);
-    - ``eos_two_cycle``: {"stable_from", "stable_to"} and exact forms in c;
-    - ``divergence_boundary_f0_zero``: the exact line ηλ₀ = 4 − (η/η_c)² (string) and
-      the value of ηλ₀ at a few η;
+    - ``eos_two_cycle``: {"stable_from", "stable_to"} and exact forms in c; ``second_two_cycle_window``;
+    - ``divergence_boundary_f0_zero``: the derived separatrix at f₀ = 0 (string, in η/η_c) and
+      the line in absolute units;
+    - ``general`` (when ``general``): the same route from the general bifurcation engine on the
+      2-D map of (f, λ) (:func:`general_route`, ``digits`` digits) with, per quantity, the digits
+      it shares with the EoS-map numbers;
     - ``k``: the same points as k = (η/η_c)²; ``c``: as c; ``map_1d``; ``config``; ``seconds``.
     All η values are floats rounded from mpmath numbers computed with ``dps`` digits."""
     t0 = time.perf_counter()
     cfg = _check_config(width, x_norm, y, alpha)
     if int(dps) != dps or dps < 20:
         raise RouteError(f"dps must be an integer >= 20, got {dps!r}")
+    if int(flips) != flips or flips < 3:
+        raise RouteError(f"flips must be an integer >= 3, got {flips!r}")
+    if int(digits) != digits or not 10 <= digits <= 40:
+        raise RouteError(f"digits must be an integer from 10 to 40, got {digits!r}")
     ex = _exact()
     import sympy as sp
 
+    num = eos_route_numbers(int(flips), int(dps))
     with mp.workdps(dps):
         ec = eta_c_of(cfg, dps)
 
         def eta(c):
             return (mp.mpf(c) - 1) * ec
 
-        cas = cascade(flips, dps)
-        cr = crisis(dps)
-        p3 = period3_opening(cas["c_inf"], cr["c_exact"], dps)
+        cas, cr, p3s = num["cascade"], num["crisis"], num["period3"]
+        p3 = p3s[0]
         w0, w1 = ex["two_cycle"]
         b0, b1 = ex["two_cycle_b"]
         fl = cas["c_flips"]
+        sep = ex["route"].separatrix
+        s_sym = sp.Symbol("(eta/eta_c)")
         res = {
             "config": dict(cfg, a=_a_of(cfg)),
             "eta_c": float(ec),
@@ -325,6 +474,7 @@ def route_to_chaos(width: int = DEFAULT_CONFIG["width"], x_norm: float = DEFAULT
             "feigenbaum_deltas": [float(d) for d in cas["deltas"]],
             "feigenbaum_deltas_superstable": [float(d) for d in cas["deltas_superstable"]],
             "period3_window": float(eta(p3["c"])),
+            "period3_windows": [float(eta(w["c"])) for w in p3s],
             "bounded_orbits_lost": float(eta(_mpf(cr["c_exact"], dps))),
             "eos_two_cycle": {"stable_from": float(eta(_mpf(w0, dps))), "stable_to": float(eta(_mpf(w1, dps))),
                               "c_interval": [str(w0), str(w1)],
@@ -332,17 +482,33 @@ def route_to_chaos(width: int = DEFAULT_CONFIG["width"], x_norm: float = DEFAULT
             "second_two_cycle_window": ({"stable_from": float(eta(_mpf(b0, dps))),
                                          "stable_to": float(eta(_mpf(b1, dps))),
                                          "c_interval": [str(b0), str(b1)]} if b0 is not None else None),
-            "divergence_boundary_f0_zero": {"eta_lambda0_max": str(ex["sep_f0"]).replace("k", "(eta/eta_c)**2"),
-                                            "line": str(ex["route"].separatrix.get("absolute"))},
+            "divergence_boundary_f0_zero": {"eta_lambda0_max": str(sep["f0_zero_boundary"].subs(ex["K"], s_sym ** 2)),
+                                            "line": str(sep.get("absolute"))},
             "c": {"period_doubling": [mp.nstr(c, dps - 5) for c in fl], "chaos_onset": mp.nstr(cas["c_inf"], 15),
-                  "period3_window": mp.nstr(p3["c"], dps - 5), "bounded_orbits_lost": str(cr["c_exact"])},
+                  "period3_window": mp.nstr(p3["c"], dps - 5), "period3_windows": [mp.nstr(w["c"], dps - 5) for w in p3s],
+                  "bounded_orbits_lost": str(cr["c_exact"])},
             "k": {"period_doubling": [float((c - 1) ** 2) for c in fl], "chaos_onset": float((cas["c_inf"] - 1) ** 2),
-                  "period3_window": float((p3["c"] - 1) ** 2), "bounded_orbits_lost": float((cr["c_exact"] - 1) ** 2)},
+                  "period3_window": float((p3["c"] - 1) ** 2), "period3_windows": [float((w["c"] - 1) ** 2) for w in p3s],
+                  "bounded_orbits_lost": float((cr["c_exact"] - 1) ** 2)},
             "eta_over_eta_c": {"period_doubling": [float(c - 1) for c in fl], "chaos_onset": float(cas["c_inf"] - 1),
-                               "period3_window": float(p3["c"] - 1),
+                               "period3_window": float(p3["c"] - 1), "period3_windows": [float(w["c"] - 1) for w in p3s],
                                "bounded_orbits_lost": float(cr["c_exact"] - 1)},
             "dps": int(dps),
         }
+    if general:
+        g = general_route(cfg, flips=int(flips), digits=int(digits))
+        con = g.contract()
+        with mp.workdps(dps + 10):
+            cmp = compare_general(g, eta_c_of(cfg, dps + 10), num, int(digits))
+        res["general"] = {
+            "method": "symsharp.analysis.bifurcation.bifurcation_analysis on the 2-D GD map of (f, lam) derived by the "
+                      "engine (continuation, branch switching at flips, saddle-node windows, boundary crisis)",
+            "param": con["param"], "range": con["details"]["range"], "digits": int(digits),
+            "flips": con["flips"], "flip_periods": con["details"]["flip_periods"], "chaos_onset": con["chaos_onset"],
+            "feigenbaum_delta": con["feigenbaum_delta"], "feigenbaum_deltas": con["details"]["feigenbaum_deltas"],
+            "windows": con["windows"], "crisis": con["crisis"], "folds": con["folds"],
+            "neimark_sacker": con["neimark_sacker"], "agreement_with_eos_map": cmp,
+            "seconds": con["details"]["seconds"]}
     res["seconds"] = round(time.perf_counter() - t0, 3)
     return res
 
@@ -418,7 +584,8 @@ def divergence_boundary(etas, config=None, f0: float = 0.0, steps: int = 3000, g
     ηλ₀ on a grid of ``grid`` values in (0, hi) whose orbit diverges, refined by bisection
     against the grid value below it.  (The bounded set is not an interval: e.g. from f₀ = 0 the
     step with ηλ₀ = 1 lands exactly on a minimum; such measure-zero exceptions above the boundary
-    are counted in ``exceptions``.)  ``exact`` is the derived separatrix 4 + aη²y(f₀ − y)."""
+    are counted in ``exceptions``.)  ``exact`` is the derived separatrix (the invariant line of
+    :func:`symsharp.models.uv.eos.uv_route_derivation`, ``separatrix["absolute"]``) at f = f₀."""
     from .system import uv_function_space_kernel
 
     cfg = dict(DEFAULT_CONFIG if config is None else config)
@@ -442,9 +609,25 @@ def divergence_boundary(etas, config=None, f0: float = 0.0, steps: int = 3000, g
     above = els[None, :] > up[:, None]
     exceptions = np.sum(above & ~d, axis=1)
     a, y = _a_of(cfg), cfg["y"]
-    exact = 4 + a * etas ** 2 * y * (f0 - y)
+    exact = separatrix_functions()["absolute"](f0, a, etas, y)
     return {"eta": etas, "numeric": (lo + up) / 2, "exact": exact, "exceptions": exceptions,
             "grid_step": float(els[1] - els[0])}
+
+
+@functools.lru_cache(maxsize=None)
+def separatrix_functions() -> dict:
+    """The derived divergence boundary as NumPy callables: ``absolute(f, a, eta, y)`` (ηλ on the
+    invariant line) and ``f0_zero(k)`` (ηλ₀ at f₀ = 0, k = (η/η_c)²), plus ``f0_zero_text``, the
+    formula in η/η_c for labels."""
+    import sympy as sp
+
+    ex = _exact()
+    r, sep = ex["route"], ex["route"].separatrix
+    q = sp.Symbol("q", positive=True)
+    text = sp.sstr(sep["f0_zero_boundary"].subs(ex["K"], q ** 2)).replace("q", "(η/η_c)").replace("**2", "²")
+    return {"absolute": sp.lambdify((r.f, r.a, r.eta, r.y), sep["absolute"], "numpy"),
+            "f0_zero": sp.lambdify(ex["K"], sep["f0_zero_boundary"], "numpy"),
+            "f0_zero_text": "ηλ₀ = " + text.replace(" - ", " − ")}
 
 
 def phase_diagram(etas, eta_lams, config=None, transient: int = 3000, keep: int = 256) -> dict:
@@ -465,7 +648,8 @@ def phase_diagram(etas, eta_lams, config=None, transient: int = 3000, keep: int 
     ec = float(eta_c_of(cfg))
     return {"eta": etas, "eta_lambda0": els, "regime": od.regime.reshape(E.shape),
             "labels": od.labels.reshape(E.shape), "period": od.period.reshape(E.shape),
-            "eta_c": ec, "divergence_line": 4 - (etas / ec) ** 2}
+            "eta_c": ec, "divergence_line": separatrix_functions()["f0_zero"]((etas / ec) ** 2),
+            "divergence_formula": separatrix_functions()["f0_zero_text"]}
 
 
 # ------------------------------------------------------------------------------------- Markdown
@@ -475,9 +659,10 @@ def phase_diagram(etas, eta_lams, config=None, transient: int = 3000, keep: int 
 def route_figure_data(config=None, n_eta: int = 600, n_lam: int = 120, keep: int = 200) -> dict:
     """Data of the three route figures (plain arrays): the orbit diagram of the loss-Hessian
     sharpness and of ηλ over η with the 2/η line, the Lyapunov curves, and the (η, ηλ₀) phase
-    diagram at f₀ = 0 with the exact lines (η_c, chaos onset, crisis, divergence 4 − (η/η_c)²)."""
+    diagram at f₀ = 0 with the exact lines (η_c, chaos onset, crisis, and the derived divergence
+    boundary of :func:`separatrix_functions`)."""
     cfg = dict(DEFAULT_CONFIG if config is None else config)
-    r = route_to_chaos(**cfg, flips=8)
+    r = route_to_chaos(**cfg, flips=8, general=False)
     ec = r["eta_c"]
     etas = ec * np.linspace(0.6, 1.995, n_eta)
     od, orbit = orbit_diagram_data(etas, cfg, keep=keep)
