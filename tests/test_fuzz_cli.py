@@ -56,6 +56,8 @@ BAD = [
     ["write-derivations", "--dir", "/proc/forbidden"],
     # model commands and files
     ["route-to-chaos", "uv", "--flips", "0"], ["route-to-chaos", "uv", "--dps", "5"],
+    ["route-to-chaos", "uv", "--flips", "100"], ["route-to-chaos", "uv", "--dps", "1000000"],
+    ["run", "uv", "--width", "1e12"], ["orbit", "uv", "--eta", "5:6:3", "--width", "1e9"],
     ["bifurcation", "uv", "--eta", "11"], ["bifurcation", "uv", "--eta", "5:20:2", "--digits", "3"],
     ["--model-file", "/nonexistent.py", "models"], ["--model-file"],
     ["experiment", "chain-sharpness", "--values", ""], ["experiment", "chain-sharpness", "--seeds", "a"],

@@ -188,3 +188,23 @@ def test_every_verb_flag_comes_from_the_registry():
         for o in spec.options_for("derive"):
             if o.name not in {d.name for d in spec.options_for("dynamics")}:
                 assert o.cli_flag not in flags or o.cli_flag in ("--dtype",), (name, o.cli_flag)
+
+
+def test_every_flag_has_help_text():
+    """Users' polish: `symsharp VERB MODEL --help` explains every option."""
+    import argparse
+
+    from symsharp.cli import build_parser
+
+    missing = []
+
+    def walk(p, path):
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, sp_ in a.choices.items():
+                    walk(sp_, path + [name])
+            elif a.option_strings and not a.help and a.dest != "help":
+                missing.append(" ".join(path + [a.option_strings[0]]))
+
+    walk(build_parser(), ["symsharp"])
+    assert not missing, missing

@@ -5,8 +5,8 @@ from ...validate import Option
 
 UV_OPTIONS = {
     "eta": Option("eta", 1.0, "learning rate η > 0", minimum=0.0, strict=True, scan=True, verbs=("dynamics",)),
-    "width": Option("width", 100, "width n; enters through a = α²‖x‖²/n and the initialisation", minimum=1,
-                    integer=True, scan=True, verbs=("dynamics",)),
+    "width": Option("width", 100, "width n (1 to 10⁷); enters through a = α²‖x‖²/n and the initialisation",
+                    minimum=1, maximum=10_000_000, integer=True, scan=True, verbs=("dynamics",)),
     "x_norm": Option("x_norm", 1.0, "input norm ‖x‖ > 0", minimum=0.0, strict=True, scan=True, verbs=("dynamics",)),
     "y": Option("y", 1.0, "target y", scan=True, verbs=("dynamics",)),
     "alpha": Option("alpha", 1.0, "output multiplier α > 0", minimum=0.0, strict=True, scan=True, verbs=("dynamics",)),
