@@ -43,7 +43,8 @@ def _bounded(value, what, lo, hi):
 
 
 def bifurcation_command(args) -> int:
-    from ..analysis.bifurcation import bifurcation_analysis, map_family
+    from ..analysis.bifurcation import bifurcation_analysis
+    from ..models.generic import model_family
     from ..dynamics.grid import parse_grid
     from ..models import get_model
 
@@ -70,28 +71,17 @@ def bifurcation_command(args) -> int:
                          f"got {len(multi)}{': ' + ', '.join(multi) if multi else ''}")
     param = multi[0]
     lo, hi = float(grids[param].min()), float(grids[param].max())
-    system = spec.make_system(nonscan, "float64")
-    system.require_deterministic("bifurcation")
-    kw = spec.map_kwargs(nonscan)
-    pnames = [str(s) for s in kw["params"]]
-    if param not in pnames:
-        raise UsageError(f"--{param.replace('_', '-')} is not a parameter of the {spec.name} map (its parameters are "
-                         f"{', '.join(pnames)}); the other options set the initial state")
-    first = dict(specs)
-    first[param] = lo
-    x0, P, _ = system.prepare(first)
-    kern_params = list(system.kernel.params)
-    values_fixed = {n: float(P[0, kern_params.index(n)]) for n in pnames if n != param}
+    scalars = {k: float(g[0]) for k, g in grids.items() if k != param}
     t0 = time.perf_counter()
-    fam = map_family(kw["step"], kw["state"], kw["params"], values=values_fixed, param=param,
-                     name=f"{spec.name}")
+    fam, x0, values_fixed = model_family(spec, {**nonscan, **scalars}, param=param, at=lo)
+    kw = {"state": fam.state}
     with np.errstate(all="ignore"):
-        res = bifurcation_analysis(fam, x0[0], lo, hi, start=args.start, flips=args.flips, max_period=args.max_period,
+        res = bifurcation_analysis(fam, x0, lo, hi, start=args.start, flips=args.flips, max_period=args.max_period,
                                    grid=args.grid, digits=args.digits, windows=not args.no_windows,
                                    crisis=not args.no_crisis)
     out = res.contract()
     out["model"] = spec.name
-    out["initial_state"] = {str(s): float(v) for s, v in zip(kw["state"], x0[0])}
+    out["initial_state"] = {str(s): float(v) for s, v in zip(kw["state"], x0)}
     out["fixed"] = values_fixed
     if args.out:
         from ..io import save_result

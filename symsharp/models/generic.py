@@ -174,3 +174,35 @@ def expression_model(name: str, description: str, f: str | None = None, loss: st
     options = gd_point_options([p.name for p in model.params], init)
     return ModelSpec(name=name, description=description, options=options, build=build, system=system,
                      symbolic_map=symbolic_map, **spec_fields)
+
+
+def model_family(spec, values: Mapping | None = None, param: str = "eta", at: float | None = None):
+    """The bifurcation family of a registered model's GD map in ``param``, from its dynamics option
+    ``values`` (per-point options as scalars): the SymPy map its kernel is compiled from, the other
+    map parameters fixed at the values the options give, and the initial state the options give
+    (at ``param = at``).  Returns ``(MapFamily, x0 (k,), {fixed parameter: value})``."""
+    from ..analysis.bifurcation import map_family
+    from ..errors import ModelError
+
+    values = dict(values or {})
+    declared = {o.name for o in spec.options_for("dynamics") if not o.scan}
+    nonscan = {k: v for k, v in values.items() if k in declared}
+    point = {k: v for k, v in values.items() if k not in declared}  # scan options and the system's own (w, ...)
+    if spec.point_specs is not None:
+        point.update(spec.point_specs(spec.resolve("dynamics", nonscan)))
+    system = spec.make_system(nonscan, "float64")
+    system.require_deterministic("bifurcation analysis")
+    kw = spec.map_kwargs(nonscan)
+    pnames = [str(s) for s in kw["params"]]
+    if param not in pnames:
+        raise ModelError(f"--{param.replace('_', '-')} is not a parameter of the {spec.name} map (its parameters are "
+                         f"{', '.join(pnames)}); the other options set the initial state")
+    if at is not None:
+        point[param] = at
+    x0, P, _ = system.prepare(point)
+    if x0.shape[0] != 1:
+        raise ModelError("give one value per option besides the continuation parameter")
+    kern_params = list(system.kernel.params)
+    fixed = {n: float(P[0, kern_params.index(n)]) for n in pnames if n != param}
+    fam = map_family(kw["step"], kw["state"], kw["params"], values=fixed, param=param, name=spec.name)
+    return fam, x0[0], fixed

@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 from ...claims.registry import Outcome, register
-from .stated import F, OneOf, checked, compare, items, parse
+from ...claims.stated import F, OneOf, checked, compare, items, parse
 
 SRC_PAPER = "Kalra, He, Barkeshli 2023 (science.md)"
 SRC_DERIVED = "derived (symsharp)"

@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 
 from ...claims.registry import Outcome, register
-from .stated import F, checked, compare, items, parse
+from ...claims.stated import F, checked, compare, items, parse
 
 SRC_PAPER = "Kalra, He, Barkeshli 2023 (science.md)"
 SRC_DERIVED = "derived (symsharp)"

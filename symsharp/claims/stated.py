@@ -1,6 +1,6 @@
 """Claims that check their own words.
 
-Every formula and number in a UV claim's statement is written between backticks, in Python
+Every formula and number in a claim's statement is written between backticks, in Python
 syntax (Unicode names allowed: `4 + a*η**2*y*(f - y)`, `(7 - sqrt(1 + 3*k))/6`, `2.45044`).  A
 checker does not keep its own copy of them: at check time it reads the statement as registered
 (:func:`symsharp.claims.registry.get_claim`), parses each backticked item with the
@@ -29,8 +29,8 @@ from decimal import Decimal
 import mpmath as mp
 import sympy as sp
 
-from ...claims.registry import Outcome, get_claim
-from ...expr import ExpressionError, normalize_name, parse_expression
+from .registry import Outcome, get_claim
+from ..expr import ExpressionError, normalize_name, parse_expression
 
 TICK = re.compile(r"`([^`]+)`")
 
