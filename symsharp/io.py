@@ -1,76 +1,95 @@
 """Results as labelled arrays on disk.
 
 A result is an :class:`xarray.Dataset` whose ``attrs["symsharp"]`` is a JSON string with the
-whole configuration (model, options, scan settings, dtype, seed, library versions).  It is saved
-as netCDF (``.nc``, via SciPy's netCDF-3 writer, so no extra library is needed) and reloaded with
-:func:`load_result`; :func:`symsharp.plots.plot_result` redraws the figure from it.
+whole configuration (model, options, scan settings, dtype, seed, library versions), repeated as
+plain attributes, with CF attributes (``long_name``, ``units``, ``flag_values`` /
+``flag_meanings``) on its variables.  It is saved as
 
-Writes are atomic: the file appears complete or not at all.
+- ``.nc``: netCDF-4 (HDF5, through h5netcdf), every data variable compressed (zlib level 4);
+- ``.zarr``: a Zarr store (a folder), compressed by chunk — also what large scans stream their
+  tiles into (:mod:`symsharp.dynamics.store`);
+
+and reloaded with :func:`load_result`, which also reads the netCDF-3 ``.nc`` files written by
+older versions.  Data types survive a save–load round trip.  :func:`symsharp.plots.plot_result`
+redraws the figure from any of them.
+
+Writes are atomic: the file (or folder) appears complete or not at all.  xarray is imported only
+when a result is written or read.
 """
 from __future__ import annotations
 
-from .errors import SymsharpError
-
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
-SUFFIXES = (".nc",)
+from .errors import SymsharpError
+
+SUFFIXES = (".nc", ".zarr")
+NETCDF_COMPRESSION = {"zlib": True, "complevel": 4}
 
 
 class ResultError(SymsharpError):
     """A result file that cannot be written or read (one clear sentence)."""
 
 
+_VERSIONS = None
+
+
 def versions() -> dict:
     """Versions of Python, symsharp and the libraries a result depends on (stored with every result)."""
+    global _VERSIONS
+    if _VERSIONS is not None:
+        return dict(_VERSIONS)
     import importlib.metadata as md
     import platform
 
     out = {"python": platform.python_version()}
     for pkg in ("symsharp", "numpy", "scipy", "numba", "llvmlite", "sympy", "xarray", "mpmath", "gmpy2",
-                "python-flint"):
+                "python-flint", "zarr", "h5netcdf", "dask", "distributed"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             pass
-    return out
+    _VERSIONS = out
+    return dict(out)
 
 
 def check_output_path(path, suffixes=SUFFIXES, what: str = "output file", error=ResultError) -> Path:
-    """Validate an output path before any work is done: a known suffix and an existing folder
-    (raises ``error`` with one sentence naming ``what``)."""
+    """Validate an output path before any work is done: a known suffix, an existing writable
+    folder (raises ``error`` with one sentence naming ``what``)."""
     p = Path(path)
     if p.suffix.lower() not in suffixes:
         raise error(f"{what} {str(p)!r} must end in {', '.join(suffixes)}")
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise error(f"folder {str(folder)!r} of {what} {str(p)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise error(f"folder {str(folder)!r} of {what} {str(p)!r} is not writable")
+    if p.exists() and p.is_dir() != (p.suffix.lower() == ".zarr"):
+        raise error(f"{what} {str(p)!r} exists and is a {'folder' if p.is_dir() else 'file'}")
     return p
 
 
-def _encodable(ds: xr.Dataset) -> xr.Dataset:
-    """netCDF-3 has no 64-bit integers and no booleans: store them as int32 / int8."""
+def _attr(v):
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, default=str)
+    if v is None:
+        return "none"
+    return v
+
+
+def _encodable(ds):
+    """Attributes netCDF can hold (no booleans, None, dicts); values unchanged."""
     out = ds.copy()
-    for name, var in list(out.variables.items()):
-        if var.dtype == np.bool_:
-            out[name] = var.astype(np.int8)
-        elif var.dtype.kind in "iu" and var.dtype.itemsize > 4:
-            vals = var.values
-            if vals.size and (vals.max() > np.iinfo(np.int32).max or vals.min() < np.iinfo(np.int32).min):
-                raise ResultError(f"variable {name!r} does not fit in 32-bit integers")
-            out[name] = var.astype(np.int32)
-        elif var.dtype.kind in "US" or var.dtype == object:
-            out[name] = var.astype(str)
-    for k, v in list(out.attrs.items()):
-        if isinstance(v, (bool, np.bool_)):
-            out.attrs[k] = int(v)
-        elif isinstance(v, (dict, list, tuple)):
-            out.attrs[k] = json.dumps(v, default=str)
+    out.attrs = {k: _attr(v) for k, v in out.attrs.items()}
+    for name in out.variables:
+        out[name].attrs = {k: _attr(v) for k, v in out[name].attrs.items()}
     return out
 
 
@@ -81,13 +100,38 @@ def _public_mode(path) -> None:
     os.chmod(path, 0o666 & ~mask)
 
 
-def save_result(ds: xr.Dataset, path) -> Path:
-    """Save a result atomically as netCDF; returns the path."""
+def _nc_encoding(ds) -> dict:
+    enc = {}
+    for name, var in ds.variables.items():
+        if var.dtype.kind in "fiub" and var.ndim:
+            e = dict(NETCDF_COMPRESSION)
+            if var.dtype.kind in "iub":
+                e["_FillValue"] = None
+            enc[name] = e
+    return enc
+
+
+def _zarr_encoding(ds) -> dict:
+    return {name: {"_FillValue": None} for name, var in ds.variables.items() if var.dtype.kind in "iub"}
+
+
+def save_result(ds, path) -> Path:
+    """Save a result atomically as netCDF-4 (``.nc``) or Zarr (``.zarr``); returns the path."""
     p = check_output_path(path)
     if "symsharp" not in ds.attrs:
         raise ResultError("this dataset has no symsharp metadata (attrs['symsharp']); it was not made by symsharp")
     enc = _encodable(ds)
-    return write_atomically(p, lambda tmp: enc.to_netcdf(tmp, engine="scipy", format="NETCDF3_64BIT"))
+    if p.suffix.lower() == ".zarr":
+        import warnings
+
+        def write(tmp):
+            with warnings.catch_warnings():  # Zarr 3 notes that consolidated metadata is an extension
+                warnings.simplefilter("ignore")
+                enc.to_zarr(tmp, mode="w", encoding=_zarr_encoding(enc), consolidated=True)
+
+        return write_folder_atomically(p, write)
+    return write_atomically(p, lambda tmp: enc.to_netcdf(tmp, engine="h5netcdf", format="NETCDF4",
+                                                         encoding=_nc_encoding(enc)))
 
 
 def write_atomically(path, writer, suffix: str = ".tmp") -> Path:
@@ -107,21 +151,111 @@ def write_atomically(path, writer, suffix: str = ".tmp") -> Path:
     return p
 
 
-def load_result(path) -> xr.Dataset:
-    """Reload a result saved by :func:`save_result` (fully read into memory)."""
+def write_folder_atomically(path, writer) -> Path:
+    """Like :func:`write_atomically` for a folder (a Zarr store): written beside ``path`` under a
+    hidden name, then renamed into place (an existing folder is replaced)."""
+    p = Path(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent if str(p.parent) else "."))
+    old = None
+    try:
+        shutil.rmtree(tmp)
+        writer(str(tmp))
+        os.chmod(tmp, 0o777 & ~_umask())
+        if p.exists():
+            old = p.with_name(f".{p.name}.old.{os.getpid()}")
+            os.replace(p, old)
+        os.replace(tmp, p)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not p.exists():
+            os.replace(old, p)
+            old = None
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return p
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _kind(p: Path) -> str:
+    if p.is_dir():
+        return "zarr"
+    with open(p, "rb") as fh:
+        head = fh.read(8)
+    if head[:3] == b"CDF":
+        return "netcdf3"
+    if head[:8] == b"\x89HDF\r\n\x1a\n":
+        return "netcdf4"
+    raise ResultError(f"cannot read {str(p)!r} as a symsharp result (neither netCDF nor Zarr)")
+
+
+LAZY_BYTES = 1 << 30
+"""Zarr results larger than this stay on disk (read on access) instead of loading into memory."""
+
+
+def load_result(path):
+    """Reload a result saved by :func:`save_result` or streamed by a scan (``.nc`` netCDF-4 or
+    netCDF-3, or a ``.zarr`` store); small results are read into memory."""
+    import xarray as xr
+
     p = Path(path)
     if not p.exists():
         raise ResultError(f"result file {str(p)!r} does not exist")
+    kind = "zarr" if p.is_dir() else None
     try:
-        with xr.open_dataset(p, engine="scipy") as ds:
-            out = ds.load()
-    except (OSError, ValueError, TypeError) as exc:
+        kind = kind or _kind(p)
+        if kind == "zarr":
+            _check_complete(p)
+            ds = xr.open_zarr(p, chunks=None, consolidated=None)
+            out = ds.load() if ds.nbytes <= LAZY_BYTES else ds
+        else:
+            engine = "scipy" if kind == "netcdf3" else "h5netcdf"
+            with xr.open_dataset(p, engine=engine) as ds:
+                out = ds.load()
+    except ResultError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ResultError(f"cannot read {str(p)!r} as a symsharp result ({str(exc).splitlines()[0]})") from None
     if "symsharp" not in out.attrs:
         raise ResultError(f"{str(p)!r} is not a symsharp result (no 'symsharp' metadata)")
-    return out
+    try:
+        json.loads(out.attrs["symsharp"])
+    except (TypeError, ValueError):
+        raise ResultError(f"{str(p)!r} has unreadable symsharp metadata") from None
+    return _restore_strings(out)
 
 
-def metadata(ds: xr.Dataset) -> dict:
+def _check_complete(p: Path) -> None:
+    """A scan store with missing tiles is refused (resume it first)."""
+    prog = p / "symsharp_progress" / "done"
+    if not prog.exists():
+        return
+    import zarr
+
+    done = np.asarray(zarr.open_array(str(prog), mode="r")[:])
+    if not done.all():
+        raise ResultError(f"{str(p)!r} is an unfinished scan ({int((~done.astype(bool)).sum())} of {done.size} "
+                          "tiles missing); finish it with the same command and --resume")
+
+
+def _restore_strings(ds):
+    """Text coordinates come back from netCDF-4/Zarr as object arrays: give them a str dtype."""
+    for name in list(ds.coords):
+        v = ds[name]
+        if v.dtype == object and all(isinstance(t, str) for t in np.ravel(v.values)):
+            ds = ds.assign_coords({name: (v.dims, np.asarray(v.values, dtype=str), v.attrs)})
+    return ds
+
+
+def metadata(ds) -> dict:
     """The configuration stored with a result."""
-    return json.loads(ds.attrs["symsharp"])
+    try:
+        return json.loads(ds.attrs["symsharp"])
+    except (KeyError, TypeError, ValueError):
+        raise ResultError("this dataset has no readable symsharp metadata; it was not made by symsharp") from None

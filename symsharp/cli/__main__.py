@@ -3,4 +3,5 @@ import sys
 
 from .main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a worker process (Dask, multiprocessing) re-imports the main module
+    sys.exit(main())

@@ -197,7 +197,10 @@ class SourceBuilder:
         E(0, f"parameters P[m, B] with m = {self.m} rows {', '.join(p.name for p in self.params) or '(none)'}; "
              "records REC[R, k, B].")
         E(0, "step/jacobian/observe: serial loops over the batch.  iterate/lyapunov: prange over tiles of")
-        E(0, "the batch; per tile, parameter-only subexpressions are computed once, then time runs in the")
+        E(0, "the batch (lyapunov optionally records every state, so one pass gives an orbit window and its")
+        E(0, "exponent); per point the arithmetic never depends on the other points of its tile, so results")
+        E(0, "are the same whatever the tiling.  Per tile,")
+        E(0, "parameter-only subexpressions are computed once, then time runs in the")
         E(0, "outer loop and the tile in the inner loop.  Divergence: a state variable with")
         E(0, "not (|x| <= thr) at a check (every check_every steps and at the last step) sets DIV and DIV_AT;")
         E(0, 'a tile whose trajectories have all diverged stops early.\n"""')
@@ -362,8 +365,9 @@ class SourceBuilder:
         jac = [self.J[a, b] for a in range(k) for b in range(k)]
         hl, hoisted, hot, hnames = self._hoist(list(self.F) + jac, "l")
         E(0, "@nb.njit(cache=True, parallel=True)")
-        E(0, "def lyapunov(X, P, V, steps, thr, check_every, DIV, DIV_AT, SUM, tile):")
-        E(1, '"""Advance X[k, B] and the unit tangent vectors V[k, B] in place; add Σ log|J v| to SUM."""')
+        E(0, "def lyapunov(X, P, V, steps, thr, check_every, DIV, DIV_AT, SUM, tile, REC, record):")
+        E(1, '"""Advance X[k, B] and the unit tangent vectors V[k, B] in place; add Σ log|J v| to SUM;')
+        E(1, 'if ``record``, store the state after step t in REC[t - 1, :, b] (REC[steps, k, B])."""')
         self._tile_head(E, hl, hoisted, self._used_params(hot))
         for i in range(k):
             E(2, f"v{i} = V[{i}, lo:hi].copy()")
@@ -383,6 +387,10 @@ class SourceBuilder:
         for i in range(k):
             E(4, f"s{i}[i] = {outs[i]}")
         E(4, "prod[i] *= nrm")
+        E(3, "if record:")
+        E(4, "for i in range(n):")
+        for i in range(k):
+            E(5, f"REC[t - 1, {i}, lo + i] = s{i}[i]")
         E(3, f"if t % {LOG_EVERY} == 0 or t == steps:")
         E(4, "for i in range(n):")
         E(5, "acc[i] += math.log(prod[i])")

@@ -23,6 +23,14 @@ from .common import DTYPES, GENERATOR_VERSION, CodegenError
 DEFAULT_THRESHOLD = 1e8
 DEFAULT_CHECK_EVERY = 16
 
+if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+    # Numba's work-queue threading layer: on this (shared, often oversubscribed) 2-core machine each
+    # launch of a parallel kernel costs ~0.05 ms with it against ~16 ms with OpenMP, whose sleeping
+    # threads wait for a time slice; scans launch kernels per tile and per window batch, so that
+    # decides whether small tiles cost anything.  It is not re-entrant from several threads at once:
+    # the scans' tile runner holds a lock.  NUMBA_THREADING_LAYER=omp (or tbb) restores the choice.
+    numba.config.THREADING_LAYER = "workqueue"
+
 
 @dataclass
 class Trajectories:
@@ -207,10 +215,17 @@ class CompiledMap:
                             diverged_at=div_at, peak=peak if monitor else None)
 
     def tangent(self, x0, p=None, v0=None, steps: int = 1, threshold: float = DEFAULT_THRESHOLD,
-                check_every: int = DEFAULT_CHECK_EVERY, tile: int | None = None, diverged=None):
+                check_every: int = DEFAULT_CHECK_EVERY, tile: int | None = None, diverged=None,
+                record: bool = False, out_records=None):
         """Iterate states with renormalised tangent vectors.
 
-        Returns (x (B, k), v (B, k), Σ_t log‖J v_t‖ (B,) in float64, diverged, diverged_at)."""
+        Returns (x (B, k), v (B, k), Σ_t log‖J v_t‖ (B,) in float64, diverged, diverged_at), and
+        with ``record=True`` also the states after steps 1 … ``steps`` as a sixth item (steps, B, k)
+        (the same records as :meth:`iterate` with ``record_every=1``), so that one pass gives an
+        orbit window and its Lyapunov sum.  ``out_records`` (steps, k, B) in the kernel dtype, if
+        given, receives the records instead of a new NaN-filled array (entries of trajectories
+        that diverged are then undefined) — scans reuse one cache-sized buffer.  Each trajectory's
+        numbers depend only on its own inputs, never on the tile or the batch it is computed in."""
         if self._warmup is not None:  # let the warm-up process finish writing the compiled kernel
             try:
                 self._warmup.wait(timeout=300)
@@ -232,10 +247,33 @@ class CompiledMap:
         div = np.zeros(B, np.bool_) if diverged is None else np.array(diverged, dtype=np.bool_).reshape(B)
         div_at = np.full(B, -1, np.int64)
         acc = np.zeros(B, np.float64)
+        if record and out_records is not None:
+            rec = out_records
+            if rec.shape != (steps, self.k, B) or rec.dtype != self.dtype or not rec.flags.c_contiguous:
+                raise CodegenError(f"out_records must be a C-contiguous {self.dtype.name} array of shape "
+                                   f"{(steps, self.k, B)}, got {rec.dtype.name} {rec.shape}")
+        else:
+            rec = np.full((steps if record else 0, self.k, B), np.nan, self.dtype)
         with numba.parallel_chunksize(1):
             self.module.lyapunov(X, P, V, np.int64(steps), np.float64(threshold), np.int64(check_every),
-                                 div, div_at, acc, np.int64(self._tile(B, tile)))
-        return X.T.copy(), V.T.copy(), acc, div, div_at
+                                 div, div_at, acc, np.int64(self._tile(B, tile)), rec, bool(record))
+        out = (X.T.copy(), V.T.copy(), acc, div, div_at)
+        return out + (np.moveaxis(rec, 2, 1),) if record else out
+
+    def __reduce__(self):
+        """Pickle by source text: the receiving process (a Dask worker, possibly on another
+        machine) writes the module into its own kernel cache if it is missing and imports it."""
+        return (_restore_compiled_map, (self.path.name, self.source))
+
+
+def _restore_compiled_map(name: str, source: str) -> "CompiledMap":
+    """Unpickle a :class:`CompiledMap` (see ``CompiledMap.__reduce__``)."""
+    path = cache_dir() / name
+    if not path.exists():
+        atomic_write(path, source)
+    elif path.read_text(encoding="utf-8") != source:
+        raise CodegenError(f"kernel file {str(path)!r} differs from the kernel sent to this process; delete it")
+    return load_kernel(path)
 
 
 def _nonneg_int(value, what) -> int:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .orbits import DynamicsError
+from .common import DynamicsError
 
 MAX_GRID = 10_000_000
 

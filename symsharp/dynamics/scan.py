@@ -1,41 +1,75 @@
 """Scans over model options with labelled results: orbit diagrams, phase diagrams, Lyapunov
 curves and single runs of a :class:`~symsharp.dynamics.systems.System`.
 
-Every function returns an :class:`xarray.Dataset` whose ``attrs["symsharp"]`` (a JSON string)
-holds the whole configuration: model, options (with their grids), scan settings, dtype, seed and
-library versions; :mod:`symsharp.io` saves and reloads it and :mod:`symsharp.plots` draws it.
+Scans run in tiles chosen from a memory budget (``memory``, default 2 GB), whatever the progress
+bar; the whole grid is checked first, with an estimate of time, memory and output size, and a scan
+that cannot fit is refused in one line.  Tiles run in this process on every core (``local``), on
+worker processes started here (``scheduler="processes:N"``), or on a Dask cluster (a scheduler
+address or ``client=``); with ``out="scan.zarr"`` every finished tile is written into a Zarr store
+at once, so a killed scan continues with ``resume=True`` and only missing tiles are computed.
+Results are bit-identical whatever the tile size, scheduler, number of workers or progress bar:
+a point's result depends only on its own parameters, initial state and the seed.
+
+    from symsharp.models import get_model
+    from symsharp.dynamics import phase
+    uv = get_model("uv").make_system()
+    ds = phase(uv, {"eta": "5:25:1000", "lam0": "0.01:0.5:1000", "f0": 0.0}, out="uv_phase.zarr")
+
+Every function returns an :class:`xarray.Dataset` (``dataset=False``: a light
+:class:`~symsharp.dynamics.result.ScanResult` that needs no xarray) whose ``attrs["symsharp"]`` (a
+JSON string) holds the whole configuration — model, options (with their grids), scan settings,
+dtype, seed, library versions — repeated as plain attributes, with CF attributes on every
+variable; :mod:`symsharp.io` saves and reloads it and :mod:`symsharp.plots` draws it.
 """
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-import xarray as xr
 
+from ..codegen.common import GENERATOR_VERSION
 from ..codegen.kernel import DEFAULT_CHECK_EVERY, DEFAULT_THRESHOLD
 from ..io import versions
+from .common import REGIMES, UNSETTLED, DynamicsError
+from .execute import parse_scheduler, run_tiles
 from .grid import parse_grid
-from .orbits import REGIMES, DynamicsError, OrbitDiagram, lyapunov, orbit_diagram
+from .points import orbit_settings
+from .result import CONVENTIONS, VARIABLE_ATTRS, ScanResult, option_attrs, plain_attrs
+from .store import MemorySink, ZarrSink
 from .systems import System
+from .tiles import parse_memory, plan
 
-PROGRESS_STEPS = 2_000_000_000
-"""Scans with more map steps than this (about a second of kernel time) show a progress bar."""
+PROGRESS_SECONDS = 5.0
+"""Scans estimated to take longer than this show a progress bar with an ETA (on a terminal)."""
 
 
 def _spec_text(v) -> object:
     return v if isinstance(v, (str, int, float)) or v is None else list(np.asarray(v, float).ravel())
 
 
-def _metadata(kind: str, system: System, specs: Mapping, settings: Mapping) -> str:
+def _meta_dict(kind: str, system: System, specs: Mapping, settings: Mapping) -> dict:
     opts = {k: _spec_text(specs.get(k, o.default)) for k, o in system.options.items()}
     meta = {"kind": kind, "model": system.name, "description": system.description,
             "options": opts, "settings": dict(settings), "dtype": system.dtype,
             "seed": settings.get("seed", 0), "kernel": system.kernel_name, "versions": versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     meta.update(system.metadata)
-    return json.dumps(meta, default=str)
+    return meta
+
+
+def _metadata(kind: str, system: System, specs: Mapping, settings: Mapping) -> str:
+    return json.dumps(_meta_dict(kind, system, specs, settings), default=str)
+
+
+def _attrs(meta: dict) -> dict:
+    out = {"Conventions": CONVENTIONS, "title": f"symsharp {meta['kind']} of the {meta['model']} model",
+           "source": f"symsharp {meta.get('versions', {}).get('symsharp', '')}".strip()}
+    out.update(plain_attrs(meta))
+    out["symsharp"] = json.dumps(meta, default=str)
+    return out
 
 
 def _grids(system: System, specs: Mapping) -> dict:
@@ -47,7 +81,7 @@ def _grids(system: System, specs: Mapping) -> dict:
     return {k: parse_grid(v, k) for k, v in specs.items() if v is not None}
 
 
-def _scanned(grids: Mapping, want: int, verb: str, axes=None) -> list:
+def _scanned(grids: Mapping, want: int, verb: str, axes=None, allow_single: bool = False) -> list:
     multi = [k for k, v in grids.items() if v.size > 1]
     if axes is not None:
         for a in axes:
@@ -57,6 +91,11 @@ def _scanned(grids: Mapping, want: int, verb: str, axes=None) -> list:
         if missing:
             raise DynamicsError(f"{verb}: option {missing[0]!r} has several values but is not a scan axis")
         return list(axes)
+    if allow_single and not multi and want == 1:
+        given = list(grids)
+        if not given:
+            raise DynamicsError(f"{verb} needs a value for the option to scan (e.g. eta)")
+        return ["eta" if "eta" in grids else given[0]]
     if len(multi) != want:
         what = "one option" if want == 1 else "two options"
         raise DynamicsError(f"{verb} needs {what} given as a grid (start:stop:count or a,b,c); "
@@ -64,58 +103,241 @@ def _scanned(grids: Mapping, want: int, verb: str, axes=None) -> list:
     return multi
 
 
-def _chunks(G: int, work_per_point: int, label: str, progress):
-    """Index ranges over the grid; a tqdm bar when the scan is long (or progress=True)."""
-    total = G * max(1, work_per_point)
-    show = progress if progress is not None else total > PROGRESS_STEPS
-    if not show:
-        return [(0, G)], None
-    n = max(1, min(G, 50))
-    edges = np.linspace(0, G, n + 1).astype(int)
-    ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+def _steps(value, what, minimum=0) -> int:
+    try:
+        v = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise DynamicsError(f"{what} must be a whole number >= {minimum}, got {value!r}") from None
+    if v != value or v < minimum:
+        raise DynamicsError(f"{what} must be a whole number >= {minimum}, got {value!r}")
+    return v
+
+
+def _out_kind(out) -> str | None:
+    if out is None:
+        return None
+    from ..io import check_output_path
+
+    p = check_output_path(out)
+    return "zarr" if p.suffix.lower() == ".zarr" else "nc"
+
+
+def _bar(total, label, progress, est_seconds):
+    show = progress if progress is not None else est_seconds > PROGRESS_SECONDS
+    if not show or total <= 0:
+        return None
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=G, desc=label, unit="pt", leave=False, disable=None if progress is None else not progress)
-    return ranges, bar
+    return tqdm(total=total, desc=label, unit="pt", unit_scale=True, leave=False, smoothing=0.1,
+                disable=None if progress is None else not progress)
 
 
-def _concat(parts: list) -> OrbitDiagram:
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
-    cat = {}
-    for name in ("params", "values", "period", "regime", "lyapunov", "diverged_at", "final_state",
-                 "loss_start", "loss_peak"):
-        vals = [getattr(p, name) for p in parts]
-        cat[name] = None if vals[0] is None else np.concatenate(vals, axis=0)
-    return OrbitDiagram(param_names=first.param_names, observable=first.observable,
-                        transient=first.transient, keep=first.keep, **cat)
+def _tile_inputs(system: System, grids: Mapping, dims: list, layout):
+    """inputs(i) -> (x0, P) of the points of tile i, row-major inside the tile."""
+    base = {k: v for k, v in grids.items() if k not in dims}
+
+    def inputs(i):
+        sl = layout.slices(i)
+        vals = dict(base)
+        if len(dims) == 1:
+            vals[dims[0]] = grids[dims[0]][sl[0]]
+        else:
+            ya, xa = dims
+            gy, gx = grids[ya][sl[0]], grids[xa][sl[1]]
+            vals[xa] = np.broadcast_to(gx[None, :], (gy.size, gx.size)).ravel()
+            vals[ya] = np.broadcast_to(gy[:, None], (gy.size, gx.size)).ravel()
+        x0, P, _ = system.prepare(vals)
+        return x0, P
+
+    return inputs
 
 
-def _orbit_core(system: System, x0, P, transient, keep, observable, continuation, max_period, tol,
-                lyapunov_steps, threshold, check_every, seed, progress, label):
-    G = P.shape[0]
-    lsteps = keep if lyapunov_steps is None else int(lyapunov_steps)
-    work = int(transient) + int(keep) + 2 * lsteps
-    ranges, bar = _chunks(G, work, label, progress)
-    parts = []
-    carry = None
-    observe_fn = system.observers.get(observable)
+def _orbit_specs(kind, k, keep, with_values, with_final):
+    specs = {"regime": (np.int8, (), 0), "period": (np.int32, (), 0), "lyapunov": (np.float64, (), np.nan),
+             "diverged_at": (np.int64, (), -1), "steps": (np.int64, (), 0)}
+    if with_values:
+        specs["values"] = (np.float64, (keep,), np.nan)
+    if with_final:
+        specs["final_state"] = (np.float64, (k,), np.nan)
+    return specs
+
+
+def _execute(kind, system, options, grids, dims, job, specs, extra_dims, settings, work_per_point, steps_per_point,
+             per_point_bytes, progress, memory, scheduler, client, out, resume, tile, label, coords_fn, var_attrs,
+             on_plan=None):
+    """Plan, run and assemble a tiled scan (shared by orbit, phase and lyapunov)."""
+    out_kind = _out_kind(out)
+    budget = parse_memory(memory)
+    sched = client if client is not None else scheduler
+    parse_scheduler(sched)  # a bad scheduler fails before any work
+    shape = tuple(grids[d].size for d in dims)
+    out_pp = sum(np.dtype(dt).itemsize * int(np.prod(tr)) for dt, tr, _ in specs.values())
+    layout, est = plan(kind, shape, steps_per_point, work_per_point, system.kernel.k, per_point_bytes, out_pp,
+                       budget, in_memory=out_kind != "zarr", tile_points=tile)
+    if on_plan is not None:
+        on_plan(est)
+    settings = dict(settings)
+    meta = _meta_dict(kind, system, options, settings)
+    meta["estimate"] = est.as_dict()
+    all_dims = {n: tuple(dims) + tuple(extra_dims.get(n, ())) for n in specs}
+    inputs = _tile_inputs(system, grids, dims, layout)
+    sequential = bool(settings.get("continuation"))
+    if out_kind == "zarr":
+        fp = {"kind": kind, "model": system.name, "options": meta["options"], "settings": settings,
+              "dtype": system.dtype, "kernel": system.kernel_name, "generator": GENERATOR_VERSION,
+              "shape": list(shape), "metadata": system.metadata}
+
+        def template():
+            import xarray as xr
+
+            ds = xr.Dataset(coords={n: (d, a, at) for n, (d, a, at) in coords_fn().items()}, attrs=_attrs(meta))
+            ds.attrs["_var_attrs"] = var_attrs
+            return ds
+
+        sink = ZarrSink(out, layout, specs, all_dims, template, fp, resume=resume,
+                        carry_k=system.kernel.k if sequential else 0)
+        layout = sink.layout
+        inputs = _tile_inputs(system, grids, dims, layout)
+    else:
+        sink = MemorySink(layout, specs)
+    todo = sink.remaining()
+    bar = _bar(sum(layout.size(i) for i in todo), label, progress, est.seconds * len(todo) / max(1, layout.ntiles))
     try:
-        for lo, hi in ranges:
-            parts.append(orbit_diagram(system.kernel, x0[lo:hi], P[lo:hi], transient=transient, keep=keep,
-                                       observable=observable, max_period=max_period, tol=tol,
-                                       lyapunov_steps=lyapunov_steps, threshold=threshold,
-                                       check_every=check_every, seed=seed, continuation=continuation,
-                                       seed_state=carry, observe_fn=observe_fn))
-            if continuation:
-                carry = parts[-1].seed_out
-            if bar is not None:
-                bar.update(hi - lo)
+        first = sink.carry_before(todo[0]) if (sequential and todo and out_kind == "zarr") else None
+        if sequential and out_kind == "zarr" and todo and todo[0] > 0 and first is None:
+            # the previous tile passed nothing on (it diverged): start from the tile's own states
+            first = None
+        run_tiles(job, todo, inputs, sink, scheduler=sched, sequential=sequential, bar=bar, first_carry=first)
     finally:
         if bar is not None:
             bar.close()
-    return _concat(parts)
+        sink.close()
+    if out_kind == "zarr":
+        return ("zarr", Path(out), meta, est)
+    data = {n: (all_dims[n], sink.arrays[n], var_attrs.get(n, {})) for n in specs}
+    return ("memory", ScanResult(data, coords_fn(), _attrs(meta)), meta, est)
+
+
+def _finish(res, dataset: bool, counts_fn=None):
+    kind, obj, meta, est = res
+    if kind == "zarr":
+        _update_store_counts(obj)
+        from ..io import load_result
+
+        return load_result(obj)
+    if dataset:
+        return obj.to_dataset()
+    return obj
+
+
+def _update_store_counts(path) -> None:
+    """Record the regime counts of a finished Zarr scan in its attributes."""
+    import zarr
+
+    g = zarr.open_group(str(path), mode="r+")
+    if "regime" not in g:
+        return
+    counts = np.zeros(len(REGIMES), np.int64)
+    arr = g["regime"]
+    step = max(1, (1 << 24) // max(1, int(np.prod(arr.shape[1:])) if arr.ndim > 1 else 1))
+    for lo in range(0, arr.shape[0], step):
+        counts += np.bincount(np.asarray(arr[lo:lo + step]).ravel().astype(np.int64), minlength=len(REGIMES))[:len(REGIMES)]
+    meta = json.loads(g.attrs["symsharp"])
+    meta["regime_counts"] = {r: int(c) for r, c in zip(REGIMES, counts)}
+    g.attrs["symsharp"] = json.dumps(meta, default=str)
+    g.attrs["unsettled_points"] = int(counts[UNSETTLED])
+    from .store import consolidate
+
+    consolidate(str(path))
+
+
+def _orbit_common(system, options, transient, keep, observable, continuation, max_period, tol, lyapunov_steps,
+                  threshold, check_every, seed, settle):
+    st = orbit_settings(transient=transient, keep=keep, max_period=max_period, tol=tol, lyapunov_steps=lyapunov_steps,
+                        threshold=threshold, check_every=check_every, seed=seed, continuation=continuation,
+                        settle=settle)
+    return st
+
+
+def _work(st, k):
+    ls = st.lsteps()
+    plain = st.transient + (st.keep if ls != st.keep else 0)
+    return plain + 3 * ls, st.transient + st.keep + (ls if ls != st.keep else 0)
+
+
+def _point_bytes(kernel, st, with_values, n_obs):
+    it = kernel.dtype.itemsize
+    k, m = kernel.k, kernel.m
+    b = st.keep * k * it * 2 + 8 * (8 * k + 4 * m) + 160
+    if with_values:
+        b += st.keep * 8 * (k + n_obs + 3)
+    return b
+
+
+def _check_observable(system, obs):
+    kern = system.kernel
+    if obs not in kern.state and obs not in kern.observables and obs not in system.observers:
+        raise DynamicsError(f"observable {obs!r} is not one of {', '.join(system.observables) or 'the state variables'}")
+
+
+def _regime_note(meta: dict, regime: np.ndarray) -> None:
+    n = int(np.sum(regime == UNSETTLED))
+    meta["unsettled_points"] = n
+
+
+# ------------------------------------------------------------------------------------- orbit
+def orbit(system: System, options: Mapping, transient: int = 10_000, keep: int = 256,
+          observable: str | None = None, continuation: bool = False, max_period: int = 64,
+          tol: float | None = None, lyapunov_steps: int | None = None, threshold: float = DEFAULT_THRESHOLD,
+          check_every: int = DEFAULT_CHECK_EVERY, seed: int = 0, progress=None, settle: int | None = None,
+          memory=None, scheduler=None, client=None, out=None, resume: bool = False, tile: int | None = None,
+          dataset: bool = True, on_plan=None):
+    """Orbit (bifurcation) diagram over the one option given as a grid.
+
+    Per grid point: ``keep`` values of ``observable`` after ``transient`` steps, the period, the
+    regime label, the largest Lyapunov exponent, the steps run and the final state.
+    ``continuation=True`` starts every grid point from the previous point's state after its
+    transient (previous-state seeding; tiles then run in order in this process).  Points without a
+    period are run on until their statistics settle, up to ``settle`` steps (default
+    8·max(transient, 1000); 0: off), else labelled ``unsettled``.
+
+    ``memory`` (bytes or '2GB'), ``scheduler`` ('local', 'processes:N', 'tcp://host:port'),
+    ``client`` (a ``dask.distributed.Client``), ``out`` (a ``.zarr`` store the tiles stream into;
+    ``resume=True`` finishes a killed scan) and ``tile`` (points per tile, for tests) only decide
+    where and how the work runs, never the answer; ``on_plan(estimate)`` is called with the
+    :class:`~symsharp.dynamics.tiles.Estimate` before any work starts."""
+    system.require_deterministic("orbit")
+    st = _orbit_common(system, options, transient, keep, observable, continuation, max_period, tol, lyapunov_steps,
+                       threshold, check_every, seed, settle)
+    grids = _grids(system, options)
+    (axis,) = _scanned(grids, 1, "orbit")
+    system.resolve(grids)
+    obs = observable or system.default_observable
+    _check_observable(system, obs)
+    kern = system.kernel
+    work, steps = _work(st, kern.k)
+    settings = {"axis": axis, "observable": obs, "transient": st.transient, "keep": st.keep,
+                "continuation": st.continuation, "max_period": st.max_period, "tol": tol,
+                "lyapunov_steps": lyapunov_steps, "threshold": st.threshold, "check_every": st.check_every,
+                "seed": st.seed, "settle": st.cap()}
+    job = {"kind": "orbit", "kernel": kern, "settings": st, "observable": obs,
+           "observe_fn": system.observers.get(obs), "final_state": True}
+    specs = _orbit_specs("orbit", kern.k, st.keep, True, True)
+    extra = {"values": ("kept",), "final_state": ("state",)}
+
+    def coords():
+        return {axis: ((axis,), grids[axis], option_attrs(axis)),
+                "kept": (("kept",), np.arange(st.transient + 1, st.transient + st.keep + 1),
+                         {**VARIABLE_ATTRS["kept"], "comment": "for points extended to settle, the last kept window "
+                                                              "ends at their 'steps'"}),
+                "state": (("state",), np.array(kern.state, dtype=str), VARIABLE_ATTRS["state"])}
+
+    vattrs = {n: dict(VARIABLE_ATTRS[n]) for n in specs}
+    vattrs["values"] = {**option_attrs(obs), "units": "1"}
+    res = _execute("orbit", system, options, grids, [axis], job, specs, extra, settings, work, steps,
+                   _point_bytes(kern, st, True, len(kern.observables)), progress, memory, scheduler, client, out,
+                   resume, tile, f"orbit over {axis}", coords, vattrs, on_plan)
+    return _finish(res, dataset)
 
 
 def distinct_values(values: np.ndarray, period: np.ndarray, regime: np.ndarray) -> list:
@@ -132,44 +354,7 @@ def distinct_values(values: np.ndarray, period: np.ndarray, regime: np.ndarray) 
     return out
 
 
-# ------------------------------------------------------------------------------------- orbit
-def orbit(system: System, options: Mapping, transient: int = 10_000, keep: int = 256,
-          observable: str | None = None, continuation: bool = False, max_period: int = 64,
-          tol: float | None = None, lyapunov_steps: int | None = None, threshold: float = DEFAULT_THRESHOLD,
-          check_every: int = DEFAULT_CHECK_EVERY, seed: int = 0, progress=None) -> xr.Dataset:
-    """Orbit (bifurcation) diagram over the one option given as a grid.
-
-    Per grid point: ``keep`` values of ``observable`` after ``transient`` steps, the period, the
-    regime label and the largest Lyapunov exponent.  ``continuation=True`` starts every grid
-    point from the previous point's state after its transient (previous-state seeding)."""
-    system.require_deterministic("orbit")
-    transient, keep = _steps(transient, "transient"), _steps(keep, "keep", 2)
-    grids = _grids(system, options)
-    (axis,) = _scanned(grids, 1, "orbit")
-    x0, P, flat = system.prepare(grids)
-    obs = observable or system.default_observable
-    od = _orbit_core(system, x0, P, transient, keep, obs, continuation, max_period, tol, lyapunov_steps,
-                     threshold, check_every, seed, progress, f"orbit over {axis}")
-    ds = xr.Dataset(
-        {"values": ((axis, "kept"), od.values, {"long_name": obs}),
-         "period": ((axis,), od.period, {"long_name": "detected period (0: none)"}),
-         "regime": ((axis,), od.regime, {"long_name": "regime code", "labels": ",".join(REGIMES)}),
-         "lyapunov": ((axis,), od.lyapunov, {"long_name": "largest Lyapunov exponent"}),
-         "diverged_at": ((axis,), od.diverged_at, {"long_name": "step of divergence (-1: never)"}),
-         "final_state": ((axis, "state"), od.final_state)},
-        coords={axis: flat[axis], "kept": np.arange(transient + 1, transient + keep + 1),
-                "state": list(system.kernel.state)})
-    for k, v in flat.items():
-        if k != axis and np.ptp(v) == 0:
-            ds.attrs[k] = float(v[0])
-    ds.attrs["symsharp"] = _metadata("orbit", system, options, {
-        "axis": axis, "observable": obs, "transient": transient, "keep": keep, "continuation": bool(continuation),
-        "max_period": max_period, "tol": tol, "lyapunov_steps": lyapunov_steps, "threshold": threshold,
-        "check_every": check_every, "seed": seed})
-    return ds
-
-
-def orbit_json(ds: xr.Dataset) -> dict:
+def orbit_json(ds) -> dict:
     """The JSON contract of ``symsharp orbit --json``."""
     meta = json.loads(ds.attrs["symsharp"])
     axis = meta["settings"]["axis"]
@@ -188,11 +373,18 @@ def _finite_list(a) -> list:
 def phase(system: System, options: Mapping, x: str | None = None, y: str | None = None,
           transient: int = 2000, keep: int = 128, max_period: int = 32, tol: float | None = None,
           lyapunov_steps: int | None = None, threshold: float = DEFAULT_THRESHOLD,
-          check_every: int = DEFAULT_CHECK_EVERY, seed: int = 0, progress=None) -> xr.Dataset:
+          check_every: int = DEFAULT_CHECK_EVERY, seed: int = 0, progress=None, settle: int | None = None,
+          keep_values: bool = False, memory=None, scheduler=None, client=None, out=None, resume: bool = False,
+          tile: int | None = None, dataset: bool = True, on_plan=None):
     """Regime labels over the 2-D grid of two options (``x`` and ``y``; by default the two
-    options given as grids, in the order given).  ``regime[i, j]`` is at y[i], x[j]."""
+    options given as grids, in the order given).  ``regime[i, j]`` is at y[i], x[j].
+
+    Kept: regime, period, Lyapunov exponent, divergence step and steps run per point; the kept
+    values of the monitored observable (the loss) only with ``keep_values=True``.  Settling and
+    the tiling/scheduling arguments are those of :func:`orbit`."""
     system.require_deterministic("phase")
-    transient, keep = _steps(transient, "transient"), _steps(keep, "keep", 2)
+    st = _orbit_common(system, options, transient, keep, None, False, max_period, tol, lyapunov_steps,
+                       threshold, check_every, seed, settle)
     grids = _grids(system, options)
     axes = None if x is None and y is None else [x, y]
     if axes is not None and None in axes:
@@ -200,28 +392,36 @@ def phase(system: System, options: Mapping, x: str | None = None, y: str | None 
     xa, ya = _scanned(grids, 2, "phase", axes)
     if xa == ya:
         raise DynamicsError(f"phase: x and y must be different options, got {xa!r} twice")
-    gx, gy = grids[xa], grids[ya]
-    full = dict(grids)
-    full[xa] = gx[None, :]
-    full[ya] = gy[:, None]
-    x0, P, flat = system.prepare(full)
-    obs = system.kernel.monitor if system.kernel.monitor else None
-    od = _orbit_core(system, x0, P, transient, keep, obs, False, max_period, tol, lyapunov_steps, threshold,
-                     check_every, seed, progress, f"phase {xa} x {ya}")
-    shp = (gy.size, gx.size)
-    ds = xr.Dataset(
-        {"regime": ((ya, xa), od.regime.reshape(shp), {"long_name": "regime code", "labels": ",".join(REGIMES)}),
-         "period": ((ya, xa), od.period.reshape(shp)),
-         "lyapunov": ((ya, xa), od.lyapunov.reshape(shp)),
-         "diverged_at": ((ya, xa), od.diverged_at.reshape(shp))},
-        coords={xa: gx, ya: gy})
-    ds.attrs["symsharp"] = _metadata("phase", system, options, {
-        "x": xa, "y": ya, "transient": transient, "keep": keep, "max_period": max_period, "tol": tol,
-        "lyapunov_steps": lyapunov_steps, "threshold": threshold, "check_every": check_every, "seed": seed})
-    return ds
+    system.resolve(grids)
+    kern = system.kernel
+    obs = (kern.monitor or kern.state[0]) if keep_values else None
+    work, steps = _work(st, kern.k)
+    settings = {"x": xa, "y": ya, "transient": st.transient, "keep": st.keep, "max_period": st.max_period,
+                "tol": tol, "lyapunov_steps": lyapunov_steps, "threshold": st.threshold,
+                "check_every": st.check_every, "seed": st.seed, "settle": st.cap(), "keep_values": bool(keep_values)}
+    if keep_values:
+        settings["observable"] = obs
+    job = {"kind": "phase", "kernel": kern, "settings": st, "observable": obs, "observe_fn": None,
+           "final_state": False}
+    specs = _orbit_specs("phase", kern.k, st.keep, bool(keep_values), False)
+    extra = {"values": ("kept",)}
+
+    def coords():
+        c = {xa: ((xa,), grids[xa], option_attrs(xa)), ya: ((ya,), grids[ya], option_attrs(ya))}
+        if keep_values:
+            c["kept"] = (("kept",), np.arange(st.transient + 1, st.transient + st.keep + 1), VARIABLE_ATTRS["kept"])
+        return c
+
+    vattrs = {n: dict(VARIABLE_ATTRS[n]) for n in specs}
+    if keep_values:
+        vattrs["values"] = {**option_attrs(obs), "units": "1"}
+    res = _execute("phase", system, options, grids, [ya, xa], job, specs, extra, settings, work, steps,
+                   _point_bytes(kern, st, bool(keep_values), len(kern.observables)), progress, memory, scheduler,
+                   client, out, resume, tile, f"phase {xa} x {ya}", coords, vattrs, on_plan)
+    return _finish(res, dataset)
 
 
-def phase_json(ds: xr.Dataset) -> dict:
+def phase_json(ds) -> dict:
     meta = json.loads(ds.attrs["symsharp"])
     xa, ya = meta["settings"]["x"], meta["settings"]["y"]
     reg = ds["regime"].values
@@ -232,35 +432,37 @@ def phase_json(ds: xr.Dataset) -> dict:
 # ------------------------------------------------------------------------------------- lyapunov
 def lyapunov_curve(system: System, options: Mapping, steps: int = 10_000, transient: int = 1000,
                    threshold: float = DEFAULT_THRESHOLD, check_every: int = DEFAULT_CHECK_EVERY,
-                   seed: int = 0, progress=None) -> xr.Dataset:
-    """Largest Lyapunov exponent along the one option given as a grid, from the compiled tangent map."""
+                   seed: int = 0, progress=None, memory=None, scheduler=None, client=None, out=None,
+                   resume: bool = False, tile: int | None = None, dataset: bool = True, on_plan=None):
+    """Largest Lyapunov exponent along the one option given as a grid (or at a single point), from
+    the compiled tangent map; each point's tangent vector is hashed from the seed and the point's
+    own inputs."""
     system.require_deterministic("lyapunov")
     steps, transient = _steps(steps, "steps", 1), _steps(transient, "transient")
+    seed = _steps(seed, "seed")
+    if not (float(threshold) > 0 and np.isfinite(threshold)):
+        raise DynamicsError(f"threshold must be a positive finite number, got {threshold!r}")
+    check_every = _steps(check_every, "check_every", 1)
     grids = _grids(system, options)
-    (axis,) = _scanned(grids, 1, "lyapunov")
-    x0, P, flat = system.prepare(grids)
-    G = P.shape[0]
-    ranges, bar = _chunks(G, 2 * steps + transient, f"lyapunov over {axis}", progress)
-    exps, divat = np.full(G, np.nan), np.full(G, -1, np.int64)
-    try:
-        for lo, hi in ranges:
-            r = lyapunov(system.kernel, x0[lo:hi], P[lo:hi], steps=steps, transient=transient, seed=seed,
-                         threshold=threshold, check_every=check_every)
-            exps[lo:hi], divat[lo:hi] = r.exponent, r.diverged_at
-            if bar is not None:
-                bar.update(hi - lo)
-    finally:
-        if bar is not None:
-            bar.close()
-    ds = xr.Dataset({"lyapunov": ((axis,), exps, {"long_name": "largest Lyapunov exponent"}),
-                     "diverged_at": ((axis,), divat)}, coords={axis: flat[axis]})
-    ds.attrs["symsharp"] = _metadata("lyapunov", system, options, {
-        "axis": axis, "steps": steps, "transient": transient, "threshold": threshold,
-        "check_every": check_every, "seed": seed})
-    return ds
+    (axis,) = _scanned(grids, 1, "lyapunov", allow_single=True)
+    system.resolve(grids)
+    kern = system.kernel
+    settings = {"axis": axis, "steps": steps, "transient": transient, "threshold": float(threshold),
+                "check_every": check_every, "seed": seed}
+    job = {"kind": "lyapunov", "kernel": kern, "settings": settings}
+    specs = {"lyapunov": (np.float64, (), np.nan), "diverged_at": (np.int64, (), -1)}
+
+    def coords():
+        return {axis: ((axis,), grids[axis], option_attrs(axis))}
+
+    vattrs = {n: dict(VARIABLE_ATTRS[n]) for n in specs}
+    res = _execute("lyapunov", system, options, grids, [axis], job, specs, {}, settings, transient + 3 * steps,
+                   transient + steps, 8 * (8 * kern.k + 4 * kern.m) + 160, progress, memory, scheduler, client, out,
+                   resume, tile, f"lyapunov over {axis}", coords, vattrs, on_plan)
+    return _finish(res, dataset)
 
 
-def lyapunov_json(ds: xr.Dataset) -> dict:
+def lyapunov_json(ds) -> dict:
     axis = json.loads(ds.attrs["symsharp"])["settings"]["axis"]
     return {"parameter": axis, axis: _finite_list(ds[axis].values), "lyapunov": _finite_list(ds["lyapunov"].values),
             "diverged_at": [int(t) for t in ds["diverged_at"].values]}
@@ -268,13 +470,23 @@ def lyapunov_json(ds: xr.Dataset) -> dict:
 
 # ------------------------------------------------------------------------------------- run
 def run(system: System, options: Mapping, steps: int = 1000, record_every: int = 1,
-        threshold: float = DEFAULT_THRESHOLD, check_every: int = 1, progress=None) -> xr.Dataset:
+        threshold: float = DEFAULT_THRESHOLD, check_every: int = 1, progress=None, dataset: bool = True,
+        memory=None):
     """One GD trajectory, recording the state and every observable every ``record_every`` steps.
 
     The run stops cleanly at divergence (a state variable above ``threshold`` in magnitude or not
     finite, checked every ``check_every`` steps): records after that step are NaN and
-    ``attrs['diverged_at']`` holds the step (−1 if it never diverged)."""
+    ``attrs['diverged_at']`` holds the step (−1 if it never diverged).  Records that would not fit
+    the memory budget (``memory``, default 2 GB) are refused before the run starts."""
     steps, record_every = _steps(steps, "steps", 1), _steps(record_every, "record_every", 1)
+    budget = parse_memory(memory)
+    n_rec = steps // record_every + 1
+    need = n_rec * 8 * (len(system.observables) + 4) * 3
+    if need > budget:
+        from .tiles import fmt_bytes
+
+        raise DynamicsError(f"run: {n_rec:,} records need about {fmt_bytes(need)} of memory, over the memory budget "
+                            f"{fmt_bytes(budget)}; raise --record-every, lower --steps or raise --memory")
     grids = _grids(system, options)
     multi = [k for k, v in grids.items() if v.size > 1]
     if multi:
@@ -337,18 +549,22 @@ def run(system: System, options: Mapping, steps: int = 1000, record_every: int =
             if div_at >= 0:
                 v[rec_steps > div_at] = np.nan
             data[n] = (("step",), v)
-    ds = xr.Dataset(data, coords={"step": rec_steps})
-    for k, v in flat.items():
-        ds.attrs[k] = float(v[0])
-    ds.attrs["diverged_at"] = int(div_at)
-    ds.attrs["symsharp"] = _metadata("run", system, options, {
+    meta = _meta_dict("run", system, options, {
         "steps": steps, "record_every": record_every, "threshold": threshold, "check_every": check_every,
         "seed": int(flat.get("seed", [0])[0])})
-    return ds
+    attrs = _attrs(meta)
+    for k, v in flat.items():
+        attrs[k] = float(v[0])
+    attrs["diverged_at"] = int(div_at)
+    data = {n: (d, a, option_attrs(n)) for n, (d, a) in data.items()}
+    res = ScanResult(data, {"step": (("step",), rec_steps, VARIABLE_ATTRS["step"])}, attrs)
+    return res.to_dataset() if dataset else res
 
 
 def _run_with_runner(system, options, grids, steps, record_every, threshold, check_every, progress):
     """A run through the system's own runner (e.g. the chain model's GD/SGD in SVD coordinates)."""
+    import xarray as xr
+
     vals = {k: (None if v is None else float(v[0])) for k, v in system.resolve(grids).items()}
     out = system.runner(vals, steps, record_every, threshold, progress)
     data = {n: (dims, arr, dict(attrs)) for n, (dims, arr, attrs) in out["data"].items()}
@@ -363,11 +579,17 @@ def _run_with_runner(system, options, grids, steps, record_every, threshold, che
     settings = {"steps": steps, "record_every": record_every, "threshold": threshold, "check_every": check_every,
                 "seed": int(vals.get("seed") or 0)}
     settings.update(out.get("settings", {}))
-    ds.attrs["symsharp"] = _metadata("run", system, options, settings)
+    meta = _meta_dict("run", system, options, settings)
+    for k, v in _attrs(meta).items():
+        ds.attrs.setdefault(k, v)
+    ds.attrs["symsharp"] = json.dumps(meta, default=str)
+    for n in ds.variables:
+        for a, v in option_attrs(n).items():
+            ds[n].attrs.setdefault(a, v)
     return ds
 
 
-def run_summary(ds: xr.Dataset) -> dict:
+def run_summary(ds) -> dict:
     """A short JSON summary of a run: final values of every recorded variable and the divergence step."""
     out = {"steps": int(json.loads(ds.attrs["symsharp"])["settings"]["steps"]),
            "diverged_at": int(ds.attrs.get("diverged_at", -1))}
@@ -383,13 +605,3 @@ def run_summary(ds: xr.Dataset) -> dict:
     if "eta" in ds.attrs:
         out["two_over_eta"] = 2.0 / ds.attrs["eta"]
     return out
-
-
-def _steps(value, what, minimum=0) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise DynamicsError(f"{what} must be a whole number >= {minimum}, got {value!r}") from None
-    if v != value or v < minimum:
-        raise DynamicsError(f"{what} must be a whole number >= {minimum}, got {value!r}")
-    return v

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..codegen.kernel import CompiledMap
 from ..validate import Option
-from .orbits import DynamicsError
+from .common import DynamicsError
 
 __all__ = ["System", "Option"]
 
