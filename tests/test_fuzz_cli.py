@@ -143,3 +143,39 @@ def test_a_netcdf_with_incomplete_metadata_is_one_line(tmp_path, monkeypatch):
     ds.to_netcdf(tmp_path / "r.nc", engine="scipy")
     code, err = _run_in_process(["plot", str(tmp_path / "r.nc"), "--plot", "x.png"])
     assert code == 2 and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_corrupt_kernel_cache_file_is_rebuilt(tmp_path, monkeypatch):
+    """A kernel file damaged on disk (truncated, garbage) is detected, discarded and regenerated."""
+    from symsharp.codegen import cache_dir
+    from symsharp.models.custom import custom_system
+
+    monkeypatch.setenv("SYMSHARP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SYMSHARP_NO_WARMUP", "1")
+    s1 = custom_system(loss="(w - 3)**2/2 + w**4/1000")
+    path = s1.kernel.path
+    x1 = s1.kernel.step([[0.5]], [[0.1]])
+    path.write_text("def step(:\n  this is not python\n")
+    import sys as _sys
+
+    _sys.modules.pop("_symsharp_kernel_" + path.stem, None)
+    s2 = custom_system(loss="(w - 3)**2/2 + w**4/1000")
+    assert s2.kernel.path == path and "this is not python" not in path.read_text()
+    np.testing.assert_array_equal(s2.kernel.step([[0.5]], [[0.1]]), x1)
+    assert cache_dir() == tmp_path / "cache"
+
+
+def test_out_is_not_left_behind_when_the_figure_fails(tmp_path, monkeypatch):
+    import symsharp.plots as plots
+
+    monkeypatch.chdir(tmp_path)
+
+    def broken(*a, **k):
+        from symsharp.errors import SymsharpError
+
+        raise SymsharpError("the figure could not be drawn")
+
+    monkeypatch.setattr(plots, "plot_result", broken)
+    code, err = _run_in_process(["run", "custom", "--loss", "w**2/2", "--steps", "5", "--out", "r.nc", "--plot", "r.png"])
+    assert code == 2 and "could not be drawn" in err
+    assert os.listdir(tmp_path) == []

@@ -92,14 +92,26 @@ def build_system(args):
 def _emit(args, res, payload_fn, plotters=None) -> None:
     """Save (unless the scan already streamed into a Zarr --out), plot, print; ``res`` is a
     ScanResult or a Dataset."""
-    if args.out and not _streamed(args):
-        from ..io import save_result
+    written = None
+    try:
+        if args.out and not _streamed(args):
+            from ..io import save_result
 
-        save_result(_dataset(res), args.out)
-    if args.plot:
-        from ..plots import plot_result
+            save_result(_dataset(res), args.out)
+            written = args.out
+        if args.plot:
+            from .. import plots
 
-        plot_result(_dataset(res), args.plot, plotters=plotters)
+            plots.plot_result(_dataset(res), args.plot, plotters=plotters)
+    except BaseException:  # a result file without the figure asked for is half the output: remove it
+        if written is not None:
+            import os
+
+            try:
+                os.unlink(written)
+            except OSError:
+                pass
+        raise
     if args.json:
         print(json.dumps(payload_fn(res)))
     else:

@@ -370,12 +370,38 @@ def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence |
     path = cache_dir() / f"{_safe_name(name)}_{dtype}_{key[:24]}.py"
     fresh = not path.exists()
     if fresh:
+        _announce_compilation(name, dtype)
         src = build_source(name, exprs, state, params, observables, monitor, dtype, form, key)
         atomic_write(path, src)
-    cm = load_kernel(path, expected_key=key)
+    try:
+        cm = load_kernel(path, expected_key=key)
+    except Exception:  # noqa: BLE001 - a corrupt or foreign cache file: discard it and regenerate once
+        discard_kernel(path)
+        _announce_compilation(name, dtype)
+        atomic_write(path, build_source(name, exprs, state, params, observables, monitor, dtype, form, key))
+        cm = load_kernel(path, expected_key=key)
+        fresh = True
     if fresh:
         cm._warmup = _spawn_warmup(path)
     return cm
+
+
+def _announce_compilation(name: str, dtype: str) -> None:
+    """Tell an interactive user why the first run of a map takes seconds (not in pipes or tests)."""
+    if sys.stderr is not None and hasattr(sys.stderr, "isatty") and sys.stderr.isatty():
+        sys.stderr.write(f"symsharp: compiling the {dtype} kernels of {name!r} once (cached in {cache_dir()} for "
+                         "next time)\n")
+
+
+def discard_kernel(path: Path) -> None:
+    """Remove a kernel file and Numba's cache entries for it (so a corrupt file is rebuilt)."""
+    path = Path(path)
+    for p in [path] + list((path.parent / "__pycache__").glob(path.stem + ".*")):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+    sys.modules.pop("_symsharp_kernel_" + path.stem, None)
 
 
 def _spawn_warmup(path: Path):
@@ -443,7 +469,10 @@ def cached_map(recipe: str, build: Callable[[], dict], dtype: str = "float64") -
     if ref.exists():
         target = cache_dir() / ref.read_text(encoding="utf-8").strip()
         if target.exists():
-            return load_kernel(target)
+            try:
+                return load_kernel(target)
+            except Exception:  # noqa: BLE001 - corrupt: rebuild below from the derivation
+                discard_kernel(target)
     cm = compile_map(dtype=dtype, **build())
     ref.parent.mkdir(parents=True, exist_ok=True)
     tmp = ref.with_name(ref.name + f".{os.getpid()}.tmp")
