@@ -76,9 +76,14 @@ def bifurcation_command(args) -> int:
     fam, x0, values_fixed = model_family(spec, {**nonscan, **scalars}, param=param, at=lo)
     kw = {"state": fam.state}
     with np.errstate(all="ignore"):
-        res = bifurcation_analysis(fam, x0, lo, hi, start=args.start, flips=args.flips, max_period=args.max_period,
-                                   grid=args.grid, digits=args.digits, windows=not args.no_windows,
-                                   crisis=not args.no_crisis)
+        try:
+            res = bifurcation_analysis(fam, x0, lo, hi, start=args.start, flips=args.flips,
+                                       max_period=args.max_period, grid=args.grid, digits=args.digits,
+                                       windows=not args.no_windows, crisis=not args.no_crisis)
+        except (np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError, OverflowError) as exc:
+            raise UsageError(f"the bifurcation analysis of the {spec.name} map on [{lo:g}, {hi:g}] failed numerically "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}); try a "
+                             "narrower range, another start or --no-windows/--no-crisis") from None
     out = res.contract()
     out["model"] = spec.name
     out["initial_state"] = {str(s): float(v) for s, v in zip(kw["state"], x0)}

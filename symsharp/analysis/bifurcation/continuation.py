@@ -500,8 +500,12 @@ def refine_point(fam: MapFamily, bp: BifurcationPoint, digits: int = 15) -> Bifu
         bp.method = (bp.method + "; " if bp.method else "") + \
             ("secant on the test function (mpmath)" if bp.kind in ("flip", "neimark_sacker")
              else "Newton on the augmented system (mpmath)")
+        if not np.all(np.isfinite(bp.multipliers)) or not np.all(np.isfinite(bp.x)):
+            raise BifurcationError(f"the mpmath refinement of the {bp.kind} point left non-finite numbers")
         if bp.kind == "flip":
             M = np.array([[float(E_f[i][j]) for j in range(k)] for i in range(k)])
+            if not np.all(np.isfinite(M)):
+                raise BifurcationError("the mpmath refinement of the flip point gave a non-finite Jacobian")
             w, V = np.linalg.eig(M)
             vec = np.real(V[:, int(np.argmin(np.abs(w + 1)))])
             bp.eigvec = vec / np.linalg.norm(vec)
