@@ -4,6 +4,7 @@
     symsharp derive MODEL [model options] [--json | --format markdown|latex|json]
     symsharp run|orbit|phase|lyapunov MODEL [model options] [--json] [--out F.nc] [--plot F.png]
     symsharp route-to-chaos uv [options]              (and other verbs a model declares)
+    symsharp precision horizon|blowup|certify MODEL [model options] [--arith LIST] [--json] [--out F.nc]
     symsharp experiment NAME [options]                (experiments a model declares)
     symsharp verify [--only ID ...] [--json]
     symsharp write-derivations [--dir DIR] [--check]
@@ -97,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
         add_model_options(mp, spec.options_for("dynamics"),
                           f"{name} model options (the continuation parameter as a range start:stop:count)")
         add_bifurcation_arguments(mp)
+
+    from .precision import add_precision_parser
+
+    add_precision_parser(sub, models)
 
     verbs = {}
     for name, spec in models.items():
@@ -226,7 +231,7 @@ def _models(args) -> int:
         print(json.dumps([{"name": n, "description": s.description, "reduced_map": s.reduced, "source": s.source or "built in",
                            "verbs": (["derive"] if (s.build or s.derive) else []) +
                            (["run", "orbit", "phase", "lyapunov"] if s.system else []) +
-                           (["bifurcation"] if s.system and s.symbolic_map else []) + sorted(s.commands),
+                           (["bifurcation", "precision"] if s.system and s.symbolic_map else []) + sorted(s.commands),
                            "experiments": sorted(s.experiments)} for n, s in models.items()], indent=2))
         return 0
     w = max(len(n) for n in models) + 2
@@ -378,6 +383,10 @@ def _plot(args) -> int:
         from ..plots.bifurcation import plot_branches_dataset
 
         plotters["bifurcation"] = lambda d, path: plot_branches_dataset(d, path=path)
+    if str(meta.get("kind", "")).startswith("precision-"):
+        from ..plots.precision import PLOTTERS as PRECISION_PLOTTERS
+
+        plotters.update(PRECISION_PLOTTERS)
     plot_result(ds, args.plot, plotters=plotters)
     print(f"figure {args.plot}", file=sys.stderr)
     return 0
@@ -454,6 +463,10 @@ def _dispatch(args) -> int:
         from .bifurcation import bifurcation_command
 
         return bifurcation_command(args)
+    if args.command == "precision":
+        from .precision import precision_command
+
+        return precision_command(args)
     if args.command == "data":
         from .data import data_command
 

@@ -80,6 +80,11 @@ class ModelSpec:
     symbolic_map: ``symbolic_map(options) -> {"step", "state", "params"}``: the SymPy map the
         system's kernel was compiled from (same state and parameter names), for the symbolic
         analyses of the dynamics (bifurcation analysis, precision studies).
+    raw_coordinates: ``raw_coordinates(options) -> {"X", "y", "depth", "svd_map"}``: for a model whose
+        GD runs on data in raw coordinates beyond any fixed-size SymPy map (the chain model), its
+        data (X (N, d), y (N,)), depth and a function of no arguments giving the reduced map
+        (step, state, params, W) — what ``symsharp precision blowup --coords raw|svd`` runs in
+        every arithmetic (None: the model is studied through ``symbolic_map`` only).
     """
 
     name: str
@@ -101,6 +106,7 @@ class ModelSpec:
     plotters: dict = field(default_factory=dict)
     check: Callable | None = None
     symbolic_map: Callable | None = None
+    raw_coordinates: Callable | None = None
     source: str = ""
 
     def options_for(self, verb_group: str) -> list:

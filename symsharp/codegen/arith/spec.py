@@ -99,8 +99,10 @@ def parse_arith(spec) -> Arith:
         raise ArithError(f"unknown arithmetic {spec!r}; choose from bfloat16, float16, float32, float64, dd, "
                          "mpfr:BITS, mp:BITS, arb:BITS")
     kind, btxt = m.group(1), m.group(2).strip()
-    if not re.fullmatch(r"[0-9]{1,8}", btxt):
+    if not re.fullmatch(r"[0-9]+", btxt):
         raise ArithError(f"the precision in {spec!r} must be a whole number of bits, e.g. {kind}:256")
+    if len(btxt.lstrip("0")) > 8:
+        raise ArithError(f"the precision in {spec!r} is above the limit of {MAX_BITS} bits")
     bits = int(btxt)
     if bits < 2:
         raise ArithError(f"the precision in {spec!r} must be at least 2 bits, got {bits}")

@@ -111,7 +111,7 @@ def galois_example(depth: int = 5):
     except ImportError:  # pragma: no cover
         return None
     s = sp.Symbol("s")
-    Cs = tuple(range(1, depth)) if depth != 5 else (1, -1, 2, 3)
+    Cs = {5: (1, -1, 2, 3), 6: (2, -1, 3, 1, -3)}.get(depth, tuple(range(1, depth)))
     p = sp.Poly(s * sp.Mul(*[(s - c) for c in Cs]) - 1, s)
     if not p.is_irreducible:
         return None
@@ -179,7 +179,7 @@ def small_init_depth_symbolic() -> dict:
     rank1_threshold = rank1_ratio ** (D * (D + 1))
     # Loewner step: A_t ≽ (1 + t) ddᵀ  ⇒  A_{t'} ≼ A_t (1 + t')/(1 + t) for t' > t
     Dn = [2, 3, 4, 5]
-    return {"factorises": fac_ok, "ratio": ratio, "ratio_exponent": expo, "ratio_ok": ratio_ok,
+    return {"p": p, "q": q, "factorises": fac_ok, "ratio": ratio, "ratio_exponent": expo, "ratio_ok": ratio_ok,
             "rank1_ratio": rank1_ratio, "rank1_threshold": rank1_threshold,
             "rank1_threshold_values": {k: rank1_threshold.subs(D, k) for k in Dn},
             "hat_bracket_upper": sp.simplify(p + q * Q - D * Q ** ((D - 1) / D)) == 0,

@@ -9,3 +9,9 @@ CHAIN_POINT_OPTIONS = {
     "seed": Option("seed", 0, "seed of the random initialisation (and of SGD batches)", minimum=0, integer=True,
                    scan=True, verbs=("dynamics",)),
 }
+
+
+Y10_CONFIG_NAMES = ("reduced", "full")
+"""Names of the Y10 experiment's configurations (defined in :mod:`.y10`; declared here for the parser)."""
+ETA_RULES = ("constant", "adaptive")
+"""Step-size rules of the Y10 experiment: plain constant-η GD, or η = c/S re-measured (gradient-flow-like)."""

@@ -3,6 +3,8 @@
     plot_sharpness_vs(ds, path)   final sharpness over N / depth / η / batch with Ŝ_D, the GF-limit
                                   sharpness, S*(C_final), the Y3/Y4-type bounds and 2/η
     plot_eos(ds, path)            edge-of-stability run: sharpness with 2/η and S*(C(t)), loss, C
+    plot_y10(ds, path)            Y10: sharpness of wide networks after training against Ŝ_D (scatter)
+    plot_q_growth(curves, path)   dataset difficulty Q against N for real data sources (log-log)
     plot_chain_result(ds, path)   whichever fits the result
 
 Every figure shows the loss-Hessian sharpness (not the NTK) unless labelled otherwise.
@@ -42,7 +44,9 @@ def plot_sharpness_vs(ds, path):
     if kind == "batch":
         x = np.asarray(ds["batch"].values, float)
     two = kind == "N"
-    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(11 if two else 6.4, 4.4), squeeze=False)
+    three = two and "Q_growth" in cfg
+    ncol = 3 if three else (2 if two else 1)
+    fig, axes = plt.subplots(1, ncol, figsize=(16 if three else (11 if two else 6.4), 4.4), squeeze=False)
     ax = axes[0, 0]
     S = ds["sharpness"].values
     for j in range(S.shape[1]):
@@ -68,7 +72,9 @@ def plot_sharpness_vs(ds, path):
     top = np.nanmax([np.nanmax(S), np.nanmax(ds["Y4_upper"].values), np.nanmax(ds["S_hat"].values)])
     ax.set_ylim(0, 1.15 * top)
     nconv = int(ds["converged"].sum())
-    ax.set_title(f"final sharpness vs {kind} ({nconv}/{S.size} runs converged, {cfg['steps']} steps)", fontsize=10)
+    src = _data_label(cfg)
+    ax.set_title(f"final sharpness vs {kind}{src} ({nconv}/{S.size} runs converged, {cfg['steps']} steps)",
+                 fontsize=9)
     ax.legend(fontsize=7, loc="best")
     if two:
         ax2 = axes[0, 1]
@@ -90,8 +96,44 @@ def plot_sharpness_vs(ds, path):
         ax2.set_ylabel("normalised sharpness N·S/σ₁²")
         ax2.set_title("the same runs against Q", fontsize=10)
         ax2.legend(fontsize=7)
+    if three:
+        ax3 = axes[0, 2]
+        Ns = ds["samples"].values.astype(float)
+        g = cfg["Q_growth"]
+        ax3.loglog(Ns, ds["Q"].values, "o", color="C0", label="Q = ‖X⁺y‖² of the data")
+        if np.isfinite(g["exponent"]):
+            nn = np.geomspace(Ns.min(), Ns.max(), 50)
+            ax3.loglog(nn, g["prefactor"] * nn ** g["exponent"], "--", color="C3",
+                       label=f"fit Q ∝ N^{g['exponent']:.2f}")
+        ax3.set_xlabel("number of samples N")
+        ax3.set_ylabel("dataset difficulty Q")
+        if "q_fraction" in ds:
+            ax4 = ax3.twinx()
+            ax4.plot(Ns, np.nanmean(ds["q_fraction"].values, 1), "s:", color="C2", ms=4,
+                     label="fraction of Q learned ‖Π_W β‖²/Q")
+            ax4.set_ylim(0, 1.05)
+            ax4.set_ylabel("fraction of Q learned at the end", color="C2")
+            ax4.legend(fontsize=7, loc="center right")
+        ax3.set_title("Q grows with N", fontsize=10)
+        ax3.legend(fontsize=7, loc="center left")
     fig.tight_layout()
     return save_figure(fig, p)
+
+
+def _data_label(cfg) -> str:
+    """`` (photo-patches, standardize)``-style label of the data of an experiment (empty for synthetic
+    defaults)."""
+    data = cfg.get("data")
+    if data in (None, "given", "gaussian", "spectrum", "image") and not cfg.get("preprocess"):
+        return ""
+    parts = [str(data)]
+    if cfg.get("classes"):
+        parts.append(f"classes {cfg['classes']}")
+    if cfg.get("patch"):
+        parts.append(f"patch {cfg['patch']}")
+    if cfg.get("preprocess"):
+        parts.append(str(cfg["preprocess"]))
+    return " (" + ", ".join(parts) + ")"
 
 
 def plot_eos(ds, path):
@@ -110,7 +152,8 @@ def plot_eos(ds, path):
     ax.axhline(two, color="C3", lw=1.2, label=f"2/η = {two:.4g}")
     ax.axhline(float(ds["S_balanced"]), color="C2", ls=":", lw=1, label="S*(0): small-start GF limit")
     ax.set_ylabel("sharpness")
-    ax.set_title(f"chain model D = 2, GD with η = {float(ds['eta']):.4g}: edge of stability", fontsize=10)
+    ax.set_title(f"chain model D = 2{_data_label(cfg)}, GD with η = {float(ds['eta']):.4g}: edge of stability",
+                 fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     axes[1].semilogy(t, np.maximum(ds["loss"].values, 1e-300), color="C0")
     axes[1].set_ylabel("loss")
@@ -123,6 +166,79 @@ def plot_eos(ds, path):
     return save_figure(fig, p)
 
 
+SOURCE_STYLE = (("digits", "o"), ("photo", "s"))
+
+
+def plot_y10(ds, path):
+    """Y10: the loss-Hessian sharpness of the wide networks after training against Ŝ_D, one panel per
+    architecture (log-log), one colour per data source; hollow markers: runs left out of the
+    correlations (not converged, or ended at the edge of stability); grey crosses: the chain
+    model's exact small-start sharpness S_gf of the same data."""
+    p = check_figure_path(path)
+    cfg = _cfg(ds)
+    if cfg.get("experiment") != "y10":
+        raise FigureError(f"plot_y10 needs a y10 result, got {cfg.get('experiment')!r}")
+    archs = list(ds.arch.values)
+    sources = [str(s) for s in ds["source"].values]
+    order = sorted(set(sources), key=sources.index)
+    fig, axes = plt.subplots(1, len(archs), figsize=(5.6 * len(archs), 4.8), squeeze=False)
+    for k, a in enumerate(archs):
+        ax = axes[0, k]
+        S = ds["sharpness"].sel(arch=a).values
+        Sh = ds["S_hat"].sel(arch=a).values
+        Sg = ds["S_gf"].sel(arch=a).values
+        used = ds["used"].sel(arch=a).values.astype(bool)
+        for c, src in enumerate(order):
+            sel = np.array([s == src for s in sources])
+            mk = next((m for key, m in SOURCE_STYLE if src.startswith(key)), "^")
+            r = float(ds["pearson"].sel(arch=a, group=src))
+            lab = f"{src} (Pearson {r:.2f})" if np.isfinite(r) else f"{src} (too few runs for a correlation)"
+            ax.loglog(Sh[sel & used], S[sel & used], mk, color=f"C{c}", ms=7, label=lab)
+            if np.any(sel & ~used):
+                ax.loglog(Sh[sel & ~used], S[sel & ~used], mk, mfc="none", color=f"C{c}", ms=7,
+                          label=f"{src}: left out (not converged / edge of stability)")
+            ax.loglog(Sh[sel], Sg[sel], "x", color="0.5", ms=5, label="chain model S_gf (small start)" if c == 0 else None)
+        fin = np.concatenate([S[np.isfinite(S)], Sh, Sg[np.isfinite(Sg)]])
+        lo, hi = float(np.min(fin)) / 1.5, float(np.max(fin)) * 1.5
+        ax.plot([lo, hi], [lo, hi], "-", color="0.4", lw=0.8, label="S = Ŝ_D")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        r_all = float(ds["pearson"].sel(arch=a, group="all"))
+        n_all = int(ds["n_used"].sel(arch=a, group="all"))
+        ax.set_title(f"{a}, width {cfg['config']['width']}: Pearson {r_all:.2f} over {n_all} data sets", fontsize=10)
+        ax.set_xlabel("predicted sharpness Ŝ_D = σ₁²/N · Q^{(D−1)/D}")
+        ax.set_ylabel("sharpness after training λ_max(∇²L)")
+        ax.legend(fontsize=7, loc="upper left")
+    rule = "constant η" if cfg["config"]["eta_rule"] == "constant" else "adaptive η = c/S (not constant-η GD)"
+    fig.suptitle(f"Y10 on real data: full-batch GD, {rule}, init scale {cfg['config']['init_scale']}", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, p)
+
+
+def plot_q_growth(curves, path):
+    """Q = ‖X⁺y‖² against N (log-log) for several data sources and preprocessings.
+
+    ``curves``: a list of :func:`symsharp.data.q_growth` results (each with an optional ``label``);
+    the mean over seeds is drawn with the seeds' range as error bars."""
+    p = check_figure_path(path)
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
+    for c, g in enumerate(curves):
+        N = np.asarray(g["N"], float)
+        Q = np.asarray(g["Q"], float)
+        m = Q.mean(axis=1)
+        err = np.vstack([m - Q.min(axis=1), Q.max(axis=1) - m])
+        lab = g.get("label") or f"{g['kind']} ({','.join(g['preprocess']) or 'raw'})"
+        ax.errorbar(N, m, yerr=err, fmt="o-", color=f"C{c}", ms=4, capsize=2, label=lab)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("number of samples N")
+    ax.set_ylabel("dataset difficulty Q = ‖X⁺y‖²")
+    ax.set_title("Q grows with N on real data (mean over seeds, bars: range)", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return save_figure(fig, p)
+
+
 def plot_chain_result(ds, path):
     """Draw a chain-experiment result with the figure that fits it."""
     exp = _cfg(ds).get("experiment")
@@ -130,4 +246,6 @@ def plot_chain_result(ds, path):
         return plot_sharpness_vs(ds, path)
     if exp == "eos_run":
         return plot_eos(ds, path)
-    raise FigureError(f"no chain figure for experiment {exp!r}; expected sharpness_vs or eos_run")
+    if exp == "y10":
+        return plot_y10(ds, path)
+    raise FigureError(f"no chain figure for experiment {exp!r}; expected sharpness_vs, eos_run or y10")

@@ -7,7 +7,7 @@ import numba as nb
 import numpy as np
 
 from ...codegen.maps import gd_kernel
-from ...data import data_summary, load_dataset, make_dataset, svd_coordinates
+from ...data import REAL_KINDS, data_summary, load_dataset, make_dataset, svd_coordinates
 from ...dynamics.orbits import DynamicsError
 from ...dynamics.systems import System
 from .options import CHAIN_POINT_OPTIONS
@@ -17,19 +17,41 @@ CHAIN_DEFAULTS = {"depth": 3, "samples": 50, "dim": 5, "kind": "gaussian", "data
 
 
 
-def chain_data(samples=None, dim=None, kind=None, data_seed=None, data_file=None, target_q=None, **kind_options):
+REAL_DATA_OPTIONS = ("classes", "patch", "preprocess")
+"""Options of the real data kinds (and ``preprocess`` of every kind), passed to
+:func:`symsharp.data.make_dataset`."""
+
+
+def chain_data(samples=None, dim=None, kind=None, data_seed=None, data_file=None, target_q=None, classes=None,
+               patch=None, preprocess=None, **kind_options):
     """The data set of a chain-model command: a file (``data_file``) or a generator of
-    :func:`symsharp.data.make_dataset` (synthetic or real), with defaults from ``CHAIN_DEFAULTS``."""
+    :func:`symsharp.data.make_dataset` (synthetic or real), with defaults from ``CHAIN_DEFAULTS``.
+
+    Real kinds (``digits``, ``photo-patches``, shipped with scikit-learn): ``dim`` stays None
+    (the images decide it: 64 for digits, 3·patch² for photo patches); ``classes`` (digits, e.g.
+    ``"3,8"``), ``patch`` (photo patches, side in pixels) and ``preprocess`` (``scale01``,
+    ``center``, ``standardize``, ``unit-norm``, comma-separated, or ``none``; default ``scale01``
+    for the real kinds, nothing for the synthetic ones) are passed on.  Impossible combinations
+    end in one-line errors (a :class:`symsharp.data.DataError` or :class:`DynamicsError`)."""
     if data_file is not None:
         for name, val in (("samples", samples), ("dim", dim), ("data kind", kind), ("data seed", data_seed),
-                          ("target Q", target_q)):
+                          ("target Q", target_q), ("classes", classes), ("patch", patch),
+                          ("preprocess", preprocess)):
             if val is not None:
                 raise DynamicsError(f"give either a data file or the data generator options, not both ({name})")
         return load_dataset(data_file)
     c = CHAIN_DEFAULTS
+    kind = kind or c["kind"]
+    if kind in REAL_KINDS:
+        default_dim = None
+    else:
+        default_dim = c["dim"]
     kw = {k: v for k, v in kind_options.items() if v is not None}
-    return make_dataset(kind or c["kind"], samples=c["samples"] if samples is None else samples,
-                        dim=c["dim"] if dim is None else dim, seed=c["data_seed"] if data_seed is None else data_seed,
+    for name, val in (("classes", classes), ("patch", patch), ("preprocess", preprocess)):
+        if val is not None:
+            kw[name] = val
+    return make_dataset(kind, samples=c["samples"] if samples is None else samples,
+                        dim=default_dim if dim is None else dim, seed=c["data_seed"] if data_seed is None else data_seed,
                         Q=target_q, **kw)
 
 
@@ -65,8 +87,8 @@ def _depth(depth) -> int:
 
 
 def chain_system(depth=None, samples=None, dim=None, kind=None, data_seed=None, data_file=None, target_q=None,
-                 batch=None, replacement: bool = False, dtype: str = "float64", data=None,
-                 **kind_options) -> System:
+                 batch=None, replacement: bool = False, dtype: str = "float64", data=None, classes=None, patch=None,
+                 preprocess=None, **kind_options) -> System:
     """The chain model of depth D on a data set as a :class:`~symsharp.dynamics.System`.
 
     Scans (orbit, phase, Lyapunov) use full-batch GD in SVD coordinates as a compiled map (state
@@ -75,10 +97,11 @@ def chain_system(depth=None, samples=None, dim=None, kind=None, data_seed=None, 
     ``replacement``; any rank).  Per-point options ``eta``, ``init_scale``, ``seed``.  Observables
     beyond the kernel's loss: the exact sharpness and top NTK eigenvalue (arrowhead eigensolvers)
     and, in runs, the imbalances.  ``data``: a :class:`symsharp.data.Dataset` instead of the data
-    options."""
+    options; ``classes``, ``patch``, ``preprocess``: the real-data options of :func:`chain_data`."""
     D = _depth(depth)
     if data is None:
-        data = chain_data(samples, dim, kind, data_seed, data_file, target_q, **kind_options)
+        data = chain_data(samples, dim, kind, data_seed, data_file, target_q, classes=classes, patch=patch,
+                          preprocess=preprocess, **kind_options)
     X, y = data.X, data.y
     E, sig, W = svd_coordinates(X)
     dd = E.T @ y

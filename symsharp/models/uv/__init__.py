@@ -70,7 +70,7 @@ def _symbolic_map(o):
 
 
 def _claims():
-    from . import claims, claims_init, claims_quartic, claims_route  # noqa: F401  (registration)
+    from . import claims, claims_init, claims_precision, claims_quartic, claims_route  # noqa: F401  (registration)
 
 
 def _documents():
