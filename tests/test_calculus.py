@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
+from hypothesis_budget import examples
 
 from symsharp.models import ModelError, chain_model, custom_model, uv_model
 from symsharp.symbolic.calculus import (apply_map, gd_map, gf_field, gradient, hessian, hessian_split,
@@ -241,7 +242,7 @@ def dv_uv(nx):
     return Derived(_uv_case(3, 2), nx)
 
 
-SET = settings(max_examples=12, deadline=None)
+SET = settings(max_examples=examples(12), deadline=None)
 
 
 # ----------------------------------------------------------------------------- tests
@@ -358,7 +359,7 @@ def test_layerwise_rates_follow_blocks():
     assert sp.Symbol("eta_U", positive=True) not in step[v1].free_symbols
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(data=st.data())
 def test_sgd_map_is_gd_on_minibatch_loss(dv_multi, nx, data):
     N = dv_multi.case.model.n_examples

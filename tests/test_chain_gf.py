@@ -3,6 +3,7 @@ integrated from random starts (D = 2, 3, 4) and against dense eigensolvers (Hypo
 import numpy as np
 import pytest
 from hypothesis import example, given, settings, strategies as st
+from hypothesis_budget import examples
 from scipy.integrate import solve_ivp
 
 from symsharp.models.chain.symbolic import full_hessian, svd_coordinates
@@ -144,7 +145,7 @@ def test_small_balanced_start_approaches_c_zero_limit():
 
 
 # ------------------------------------------------------------------------------ Hypothesis: random imbalances
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(D=st.integers(2, 5), r=st.integers(1, 4), seed=st.integers(0, 2 ** 31 - 1),
        cscale=st.floats(-3, 3), sscale=st.floats(-1.5, 1.5))
 @example(D=2, r=1, seed=20164, cscale=0.0, sscale=-1.40625)  # root within rounding of its upper bound
@@ -170,7 +171,7 @@ def test_random_imbalances_against_eigvalsh(D, r, seed, cscale, sscale):
     assert N * S <= sigma[0] ** 2 * gprime * (1 + 1e-10)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(D=st.integers(2, 5), r=st.integers(1, 4), seed=st.integers(0, 2 ** 31 - 1))
 def test_depth_threshold_properties(D, r, seed):
     rng = np.random.default_rng(seed)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from hypothesis_budget import examples
 
 from symsharp.claims import get_claim
 from symsharp.models.chain.symbolic import dataset_difficulty, derive_chain, full_hessian, imbalance, sharpness
@@ -28,7 +29,7 @@ def _fd_hessian(X, y, u, v, h=1e-4):
 case = st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(2, 4), st.integers(0, 10_000))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(case)
 def test_reduced_sharpness_equals_full_eigvalsh(c):
     N, d, D, seed = c
@@ -39,7 +40,7 @@ def test_reduced_sharpness_equals_full_eigvalsh(c):
     assert sharpness(X, y, u, v) == pytest.approx(full, rel=1e-9, abs=1e-10)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(case)
 def test_full_hessian_vs_finite_differences(c):
     N, d, D, seed = c
@@ -49,7 +50,7 @@ def test_full_hessian_vs_finite_differences(c):
     np.testing.assert_allclose(full_hessian(X, y, u, v), _fd_hessian(X, y, u, v), rtol=1e-4, atol=1e-5)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(case)
 def test_Q_is_pinv_norm(c):
     N, d, _, seed = c

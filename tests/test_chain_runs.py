@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis_budget import examples
 
 from symsharp.data import make_dataset, svd_coordinates
 from symsharp.dynamics import DynamicsError
@@ -34,7 +35,7 @@ def _ntk_top(X, u, v):
 
 # ----------------------------------------------------------------------------- GD vs raw NumPy
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(N=st.integers(2, 8), d=st.integers(1, 8), depth=st.sampled_from([2, 3, 4]), seed=st.integers(0, 10_000),
        xscale=st.floats(0.3, 3.0))
 def test_gd_matches_raw_numpy(N, d, depth, seed, xscale):

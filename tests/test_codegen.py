@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
+from hypothesis_budget import examples
 
 from symsharp.codegen import CodegenError, cached_map, compile_map, gd_kernel
 from symsharp.models.uv.system import uv_function_space_kernel
@@ -81,7 +82,7 @@ POINT = st.tuples(st.floats(-3, 3, **FLOAT), st.floats(0, 6, **FLOAT), st.floats
 
 # ----------------------------------------------------------------------------- agreement with lambdify
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(POINT, min_size=1, max_size=40))
 def test_uv_iterate_float64_matches_lambdify_per_step(uv_reduced, uv64, pts):
     """Every step of a short kernel trajectory equals lambdify(F) at the previous recorded state
@@ -103,7 +104,7 @@ def test_uv_iterate_float64_matches_lambdify_per_step(uv_reduced, uv64, pts):
         assert np.all(err <= 8 * eps * scale[ok] + TINY), (t, np.max(err / (eps * scale[ok] + 1e-300)))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.lists(POINT, min_size=1, max_size=40))
 def test_uv_step_jacobian_observables_match_lambdify(uv_reduced, uv64, pts):
     state, params = _syms(uv_reduced)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
+from hypothesis_budget import examples
 
 from symsharp.codegen.maps import sgd_kernel
 from symsharp.models import chain_model
@@ -21,7 +22,7 @@ def setup():
 
 
 @given(st.lists(st.floats(-2, 2), min_size=3, max_size=3), st.floats(0.01, 0.5))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 def test_sgd_kernel_matches_numpy_step(setup, theta, eta):
     m, k = setup
     theta = np.array(theta)

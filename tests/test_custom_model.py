@@ -6,6 +6,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
+from hypothesis_budget import examples
 
 from symsharp.models import ModelError, custom_model
 from symsharp.symbolic.calculus import gd_map, gradient, hessian, jacobian, ntk
@@ -161,7 +162,7 @@ def test_bad_input_raises_one_line_model_error(case):
 
 # ----------------------------------------------------------------------------- derivatives
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(w=vec(3))
 def test_data_model_gradient_and_hessian_vs_fd(data_model, nx, w):
     g = np.asarray(data_model.g(*w), float).reshape(-1)
@@ -172,7 +173,7 @@ def test_data_model_gradient_and_hessian_vs_fd(data_model, nx, w):
     assert np.allclose(H, H_fd, rtol=1e-8, atol=1e-8 * (1 + np.max(np.abs(H_fd))))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(w=vec(3))
 def test_loss_model_gradient_and_hessian_vs_fd(loss_model, nx, w):
     g = np.asarray(loss_model.g(*w), float).reshape(-1)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
+from hypothesis_budget import examples
 
 from symsharp.codegen import gd_kernel
 from symsharp.models.uv.system import uv_function_space_kernel
@@ -85,7 +86,7 @@ def test_orbit_diagram_labels_logistic(cubic):
     assert sum(od.counts().values()) == 5
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(st.lists(st.tuples(st.floats(0.05, 4.0), st.floats(0.05, 1.95)), min_size=1, max_size=30),
        st.lists(st.tuples(st.floats(0.05, 4.0), st.floats(2.05, 3.9)), min_size=1, max_size=30),
        st.floats(-3, 3).filter(lambda w: abs(w) > 1e-3))

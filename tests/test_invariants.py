@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
+from hypothesis_budget import examples
 from scipy.integrate import solve_ivp
 
 from symsharp.models import chain_model, uv_model
@@ -201,7 +202,7 @@ def test_chain_invariants_contain_balance_and_orthogonal_direction():
 
 # ----------------------------------------------------------------------------- conservation under GF
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(data=st.data())
 def test_invariants_conserved_along_gradient_flow(inv, data):
     s = inv.s
@@ -237,7 +238,7 @@ def test_invariants_are_nonempty_and_nontrivial(inv):
 
 # ----------------------------------------------------------------------------- drift under one GD step
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(data=st.data())
 def test_gd_drift_equals_numerical_change(inv, data):
     s = inv.s
@@ -297,7 +298,7 @@ def test_function_space_invariant_is_lam2_minus_4af2(uv_reduced):
     assert np.allclose(vals, vals[0], rtol=1e-12, atol=0)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(f0=st.floats(-2, 2, **FLOAT), gap=st.floats(0.0, 2, **FLOAT), a=st.floats(0.1, 2, **FLOAT),
        y=st.floats(-2, 2, **FLOAT))
 def test_function_space_invariant_conserved_along_reduced_flow(uv_reduced, f0, gap, a, y):
@@ -318,7 +319,7 @@ def test_function_space_invariant_conserved_along_reduced_flow(uv_reduced, f0, g
         assert abs(fI(z[0], z[1], a, y) - fI(f0, lam0, a, y)) < 1e-9 * scale
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=examples(5), deadline=None)
 @given(data=st.data())
 def test_function_space_invariant_conserved_along_parameter_flow(uv_reduced, data):
     """λ² − 4af² evaluated on the parameter-space GF of UV(3, 2) (NumPy) stays constant."""

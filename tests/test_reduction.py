@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
+from hypothesis_budget import examples
 
 from symsharp.models import custom_model, uv_model
 from symsharp.symbolic.reduction import reduce_map
@@ -92,7 +93,7 @@ def test_reduced_map_free_symbols(red):
     assert {"eta", "a", "y"} <= {s.name for s in red.r.step[red.lam].free_symbols}
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=st.data())
 def test_one_gd_step_matches_reduced_map(red, data):
     U, v, x, alpha, y = draw_state(data, red.n, red.d)
@@ -108,7 +109,7 @@ def test_one_gd_step_matches_reduced_map(red, data):
     assert rel_err(lr, lam1, max(lam0, lam1, 1e-12)) < 1e-9
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(data=st.data())
 def test_ten_gd_steps_match_iterated_reduced_map(red, data):
     U, v, x, alpha, y = draw_state(data, red.n, red.d)
@@ -125,7 +126,7 @@ def test_ten_gd_steps_match_iterated_reduced_map(red, data):
         assert rel_err(lam, lp, max(lp, 1e-12)) < 1e-9, k
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(data=st.data())
 def test_reduced_field_is_time_derivative_along_gradient_flow(red, data):
     U, v, x, alpha, y = draw_state(data, red.n, red.d)

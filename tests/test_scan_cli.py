@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
+from hypothesis_budget import examples
 
 from symsharp.cli import main
 from symsharp.dynamics import scan
@@ -38,7 +39,7 @@ def uv():
 
 # ------------------------------------------------------------------------------ grids
 @given(st.floats(-50, 50), st.floats(-50, 50), st.integers(2, 500))
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 def test_grid_start_stop_count_includes_both_ends(a, b, n):
     g = parse_grid(f"{a!r}:{b!r}:{n}", "eta")
     assert g.size == n and g[0] == a and g[-1] == pytest.approx(b, abs=1e-12 * (1 + abs(b)))

@@ -29,3 +29,20 @@ def test_derivations_are_fresh():
         if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
             stale.append(name)
     assert not stale, f"stale derivations {stale}: run `symsharp write-derivations`"
+
+
+def test_explore_profile_raises_example_counts():
+    """HYPOTHESIS_PROFILE=explore searches harder: explicit budgets scale and the profile's default rises."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.path.insert(0, 'tests'); import conftest, hypothesis_budget as h, hypothesis; "
+            "print(h.examples(40), hypothesis.settings().max_examples)")
+    env = dict(os.environ, HYPOTHESIS_PROFILE="explore")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["400", "200"]
+    env["HYPOTHESIS_PROFILE"] = "reproducible"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.stdout.split() == ["40", "100"]

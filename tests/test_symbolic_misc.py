@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
+from hypothesis_budget import examples
 
 from symsharp.models import custom_model, uv_model
 from symsharp.symbolic.calculus import gd_map, hessian
@@ -17,7 +18,7 @@ def product_sharpness():
     return m, function_space_sharpness(m)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.floats(-2, 2), st.floats(-2, 2), st.floats(0.1, 2), st.floats(-2, 2))
 def test_custom_bilinear_sharpness_vs_eigvalsh(product_sharpness, w1, w2, x, y):
     m, sh = product_sharpness

@@ -22,7 +22,7 @@ EXPECTED = {
     "UV-eos-second-two-cycle": "proved", "UV-eos-crisis": "proved", "UV-eos-cascade": "numerical",
     "UV-feigenbaum": "numerical", "UV-eos-period3": "numerical", "UV-separatrix": "proved",
     "UV-divergence-boundary": "numerical", "UV-eos-attracts": "numerical", "UV-route-general": "numerical",
-    "UV-period3-windows": "numerical",
+    "UV-period3-windows": "numerical", "UV-quartic-conjugacy": "proved",
 }
 
 
@@ -52,6 +52,7 @@ def test_checkers_say_that_they_compared_the_statement(results):
 
 
 WRONG = [
+    ("UV-quartic-conjugacy", "`1 + eta`", "`1 + 2*eta`"),
     ("UV-separatrix", "`4 - k`", "`4 - 0.9*k`"),                 # the example of issue 10
     ("UV-separatrix", "`k*X**2 - k*X + 1`", "`k*X**2 - k*X + 2`"),
     ("UV-eos-two-cycle", "`9 - 2*c**2`", "`9 - 2*c**3`"),

@@ -10,6 +10,7 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 from hypothesis import given, settings, strategies as st
+from hypothesis_budget import examples
 
 from symsharp.models.uv import eos as up
 from symsharp.models.uv import first_step as fsm
@@ -47,7 +48,7 @@ def _sign_case_falls(x, ell, k, module="numpy"):
 
 
 @given(st.floats(0.01, 5.0), st.floats(-3.0, 3.0), st.floats(0.0, 6.0))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_mu_form_matches_direct_evaluation(k, X, extra):
     L = 2 * np.sqrt(k) * abs(X) + extra          # feasible
     d = _S(*_step(X, L, k), k) - _S(X, L, k)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
+from hypothesis_budget import examples
 
 from symsharp.models.uv import eos as up
 from symsharp.models.uv import init as ui
@@ -156,7 +157,7 @@ def test_numbers_against_monte_carlo():
 
 
 @given(st.integers(2, 8), st.integers(1, 3), st.integers(0, 2 ** 31 - 1))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 def test_equal_numbers_give_equal_trajectories(n, d, seed):
     law = ui.initial_law()
     rng = np.random.default_rng(seed)

@@ -227,7 +227,7 @@ def _route_document() -> str:
 def _check_two_parameter():
     import sympy as sp
 
-    from ..claims.stated import F, Num, compare
+    from ..claims.stated import F, Num, checked, compare
     from ..dynamics import orbit
     from ..symbolic.calculus import hessian
     from .expression import custom_model
@@ -279,6 +279,6 @@ def _check_two_parameter():
     mu = np.linalg.eigvals(np.array(Jx(*x1), float) @ np.array(Jx(*x), float))
     if np.max(np.abs(np.abs(mu) - 1)) > 1e-8 or np.min(np.abs(mu.imag)) < 0.5:
         return Outcome("open", f"multipliers of the 2-cycle at the stated NS point: {mu}")
-    return Outcome("numerical", f"flip = 2/S* exactly ({flip_exact}); NS at {ns:.15g} where an independent Newton "
+    return Outcome("numerical", f"{checked('CUSTOM-two-parameter-route')}; flip = 2/S* exactly ({flip_exact}); NS at {ns:.15g} where an independent Newton "
                                 f"solve gives 2-cycle multipliers {np.round(mu, 10).tolist()}; brute force with "
                                 "continuation: fixed point, then period 2 up to the NS point, divergence just above")

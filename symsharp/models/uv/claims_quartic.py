@@ -12,7 +12,7 @@ import functools
 import sympy as sp
 
 from ...claims.registry import Outcome, register
-from ...claims.stated import F, compare
+from ...claims.stated import F, checked, compare
 
 QUARTIC = "(w**2 - 1)**2/4"
 
@@ -70,6 +70,7 @@ def _check_quartic():
     onset_err = abs(res["chaos_onset"] - uv["chaos_onset"] / ec) / (uv["chaos_onset"] / ec)
     if err > 1e-10 or win_err > 1e-10 or onset_err > 1e-9:
         return Outcome("open", f"quartic vs UV/η_c: flips {err:.1e}, windows {win_err:.1e}, onset {onset_err:.1e}")
-    return Outcome("proved", f"exact identity ηF(w)² = G(ηw²), c = 1 + η (SymPy expansion); numerically the engine's "
+    return Outcome("proved", f"{checked('UV-quartic-conjugacy')}; exact identity ηF(w)² = G(ηw²), c = 1 + η (SymPy "
+                             f"expansion); numerically the engine's "
                              f"8 flips agree with the UV flips/η_c to {err:.0e}, its windows with the {len(uv3)} UV "
                              f"period-3 windows to {win_err:.0e}, the onset to {onset_err:.0e}")
