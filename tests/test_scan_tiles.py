@@ -249,8 +249,6 @@ def test_scans_without_files_import_no_xarray_matplotlib_or_sympy():
     assert json.loads(r.stdout.strip().splitlines()[-1]) == []
 
 
-@pytest.mark.xfail(reason="the command line's parser imports models.chain.commands -> analysis.widenets (xarray) and "
-                          "cli.data -> models.chain.gf (SymPy) for every verb", strict=False)
 def test_orbit_json_command_imports_no_xarray_matplotlib_or_sympy():
     argv = [sys.executable, "-X", "importtime", "-m", "symsharp.cli", "orbit", "uv", "--eta", "5:19:16",
             "--transient", "100", "--json"]

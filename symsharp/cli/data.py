@@ -2,10 +2,10 @@
 model's theory uses — N, d, rank, σ₁, the dataset difficulty Q = ‖X⁺y‖² = Σᵢ dᵢ²/σᵢ² and the
 predicted sharpness Ŝ_D = σ₁²/N · Q^{(D−1)/D} for D = 2 … 5 (or ``--depths``).
 
-The data options are exactly those of the chain-model commands (``symsharp run chain --help``),
-taken from the chain model's option declarations in the registry, and the data set is built the
-same way (:func:`symsharp.models.chain.chain_data`), so ``data describe`` describes what
-``run chain`` with the same flags trains on.  JSON keys: ``N``, ``d``, ``rank``, ``sigma1``,
+The data options are those of the registered model that declares a data set
+(``ModelSpec.dataset``; the chain model), taken from its option declarations in the registry, and
+the data set is built by that model's own hook, so ``data describe`` describes what ``run chain``
+with the same flags trains on.  JSON keys: ``N``, ``d``, ``rank``, ``sigma1``,
 ``Q``, ``S_hat`` {D: value} and ``data`` (how the set was made: kind, seed, preprocessing, ...).
 """
 from __future__ import annotations
@@ -16,19 +16,22 @@ import json
 from ..errors import UsageError
 from .common import Parser, add_model_options, option_values
 
-DATA_MODEL = "chain"
-"""The registered model whose data options ``symsharp data`` takes (the model trained on a data set)."""
+def _data_spec():
+    """The registered model that declares a data set (``ModelSpec.dataset``): its data options are
+    the options of ``symsharp data``.  Exactly one model may declare it."""
+    from ..models import available_models
 
-DATA_OPTIONS = ("samples", "dim", "data_kind", "classes", "patch", "preprocess", "data_seed", "data_file", "target_q")
-"""The data options of :data:`DATA_MODEL`, in the order ``--help`` shows them."""
+    specs = [s for s in available_models().values() if s.dataset is not None]
+    if len(specs) != 1:
+        raise UsageError(f"symsharp data needs exactly one registered model that declares a data set, found "
+                         f"{len(specs)}: {', '.join(s.name for s in specs) or 'none'}")
+    return specs[0]
 
 
 def _data_options():
-    from ..models import get_model
-
-    spec = get_model(DATA_MODEL)
+    spec = _data_spec()
     opts = {o.name: o for o in spec.options_for("dynamics")}
-    return [opts[n] for n in DATA_OPTIONS if n in opts]
+    return [opts[n] for n in spec.data_options if n in opts]
 
 
 def add_data_arguments(parent) -> argparse.ArgumentParser:
@@ -64,12 +67,9 @@ def describe(values: dict, depths=(2, 3, 4, 5)) -> dict:
     """The JSON-ready description of the data set that the data options ``values`` (option name →
     value, as on the command line) make."""
     from ..data import describe_data
-    from ..models import chain as chain_pkg
 
     opts = {o.name: o.convert(values[o.name]) if values.get(o.name) is not None else None for o in _data_options()}
-    data = chain_pkg.chain_data(opts["samples"], opts["dim"], opts["data_kind"], opts["data_seed"], opts["data_file"],
-                                opts["target_q"], classes=opts["classes"], patch=opts["patch"],
-                                preprocess=opts["preprocess"])
+    data = _data_spec().dataset(opts)
     out = describe_data(data.X, data.y, depths)
     out["S_hat"] = {str(D): v for D, v in out["S_hat"].items()}
     meta = {k: v for k, v in data.meta.items() if k not in ("w_star", "indices", "positions", "spectrum")}

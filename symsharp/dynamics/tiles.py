@@ -153,22 +153,25 @@ def plan(kind: str, shape: tuple, steps_per_point: int, work_per_point: float, k
          output_per_point: int, budget: int, in_memory: bool, tile_points: int | None = None,
          threads: int | None = None) -> tuple:
     """(Layout, Estimate) of a scan, or a one-line :class:`DynamicsError` when it cannot fit the
-    memory ``budget``.  ``work_per_point`` counts tangent steps as three map steps."""
+    memory ``budget`` — the memory the scan itself allocates (result held in memory plus one tile's
+    working arrays), not what the process already holds; the estimate's ``peak_bytes`` adds the
+    process's current resident memory for information.  ``work_per_point`` counts tangent steps
+    as three map steps."""
     G = int(np.prod(shape))
     base = resident_bytes()
     out_total = G * output_per_point
     held = out_total if in_memory else 0
-    room = budget - base - held
+    room = budget - held  # the budget is what the scan itself may allocate, not what the process already holds
     per = per_point_bytes + output_per_point
     need_min = per * min(G, TILE_MIN)
     if room < need_min:
         if in_memory and out_total > budget // 4:
             raise DynamicsError(
-                f"{kind} of {G:,} points needs about {fmt_bytes(base + held + need_min)} of memory "
+                f"{kind} of {G:,} points needs about {fmt_bytes(held + need_min)} of memory "
                 f"({fmt_bytes(out_total)} for the result held in memory), over the memory budget {fmt_bytes(budget)}; "
                 "stream it to a Zarr store with --out FILE.zarr (Python: out='FILE.zarr') or raise --memory")
         raise DynamicsError(
-            f"{kind} needs about {fmt_bytes(base + held + need_min)} of memory ({fmt_bytes(per)} per point in a tile), "
+            f"{kind} needs about {fmt_bytes(held + need_min)} of memory ({fmt_bytes(per)} per point in a tile), "
             f"over the memory budget {fmt_bytes(budget)}; lower --keep or raise --memory")
     T = int(min(G, TILE_MAX, max(TILE_MIN, (room // 2) // per)))
     if tile_points is not None:

@@ -77,6 +77,8 @@ class ModelSpec:
     experiments: experiments of the model, ``symsharp experiment NAME`` {name: :class:`Command`}.
     plotters: figures of result kinds beyond run/orbit/phase/lyapunov {kind: fn(ds, path)}.
     check: ``check(verb_group, options)`` refuses impossible option sets in one line before any work.
+    dataset / data_options: ``dataset(options) -> symsharp.data.Dataset`` builds the data set a model
+        trains on from the options named in ``data_options`` (``symsharp data describe`` offers them).
     symbolic_map: ``symbolic_map(options) -> {"step", "state", "params"}``: the SymPy map the
         system's kernel was compiled from (same state and parameter names), for the symbolic
         analyses of the dynamics (bifurcation analysis, precision studies).
@@ -106,6 +108,8 @@ class ModelSpec:
     plotters: dict = field(default_factory=dict)
     check: Callable | None = None
     symbolic_map: Callable | None = None
+    dataset: Callable | None = None
+    data_options: tuple = ()
     raw_coordinates: Callable | None = None
     source: str = ""
 

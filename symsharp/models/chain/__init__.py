@@ -102,6 +102,16 @@ def _symbolic_map(o):
     return gd_kwargs(chain_svd_model(data.X, data.y, _depth(o["depth"])))
 
 
+DATA_OPTIONS = ("samples", "dim", "data_kind", "classes", "patch", "preprocess", "data_seed", "data_file", "target_q")
+
+
+def _dataset(o):
+    from .system import chain_data
+
+    return chain_data(o.get("samples"), o.get("dim"), o.get("data_kind"), o.get("data_seed"), o.get("data_file"),
+                      o.get("target_q"), classes=o.get("classes"), patch=o.get("patch"), preprocess=o.get("preprocess"))
+
+
 def _claims():
     from . import claims, claims_gf, claims_y9, claims_y10, claims_route  # noqa: F401  (registration)
 
@@ -168,6 +178,7 @@ SPEC = register_model(ModelSpec(
     build=_build, system=_system, derive=_derive, check=_check, to_json=_to_json, to_markdown=_to_markdown,
     reduced="SVD coordinates (z = Wᵀu, v): the part of u outside the row space of X never moves",
     load_claims=_claims, documents=_documents, figures=_figures, symbolic_map=_symbolic_map,
+    dataset=_dataset, data_options=DATA_OPTIONS,
     raw_coordinates=lambda o: __import__(f"{__name__}.precision", fromlist=["raw_coordinates"]).raw_coordinates(o),
     showcase=(("chain_trajectory", ["run", "chain", "--eta", "0.95", "--steps", "3000"]),),
     experiments={"chain-sharpness": _EXPERIMENT, "chain-eos": _EXPERIMENT, "y10": _Y10},
