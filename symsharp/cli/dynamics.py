@@ -198,12 +198,10 @@ def _scan_kwargs(args) -> dict:
     return kw
 
 
-def dynamics_command(args) -> int:
+def _check_flags(args) -> dict:
+    """Validate output paths and flags before any work; the threshold keyword (if given)."""
     import numpy as np
 
-    from ..dynamics import scan
-
-    # validate output paths and flags before any work
     if args.out:
         from ..io import check_output_path
 
@@ -218,42 +216,63 @@ def dynamics_command(args) -> int:
         from ..dynamics.tiles import parse_memory
 
         parse_memory(args.memory)
-    thr = {} if args.threshold is None else {"threshold": args.threshold}
     if args.threshold is not None and not (args.threshold > 0 and np.isfinite(args.threshold)):
         raise UsageError(f"--threshold must be a positive finite number, got {args.threshold}")
+    return {} if args.threshold is None else {"threshold": args.threshold}
+
+
+def _phase_axes(args, specs) -> tuple:
+    """(x, y) options of a phase diagram: the flags, or the two scanned options (η on x)."""
+    x, y = args.x_axis, args.y_axis
+    if x is None and y is None:
+        from ..dynamics.grid import parse_grid
+
+        multi = [k for k in specs if parse_grid(specs[k], k).size > 1]
+        if len(multi) == 2 and multi[1] == "eta":
+            multi = multi[::-1]
+        if len(multi) == 2:
+            x, y = multi
+    elif x is None or y is None:
+        raise UsageError("phase: give both --x and --y-axis, or neither")
+    return x, y
+
+
+def _run_verb(args, system, specs, spec, kw: dict) -> None:
+    """Run ``run``, ``orbit``, ``phase`` or ``lyapunov`` on the system and emit the result."""
+    from ..dynamics import scan
+
+    if args.command == "run":
+        ds = scan.run(system, specs, steps=args.steps, record_every=args.record_every, **kw)
+        _emit(args, ds, scan.run_summary, spec.plotters)
+    elif args.command == "orbit":
+        ds = scan.orbit(system, specs, transient=args.transient, keep=args.keep, observable=args.observable,
+                        continuation=args.continuation, max_period=args.max_period, tol=args.tol,
+                        settle=args.settle, **kw)
+        _settle_note(ds)
+        _emit(args, ds, scan.orbit_json, spec.plotters)
+    elif args.command == "phase":
+        x, y = _phase_axes(args, specs)
+        ds = scan.phase(system, specs, x=x, y=y, transient=args.transient, keep=args.keep,
+                        max_period=args.max_period, tol=args.tol, settle=args.settle,
+                        keep_values=args.keep_values, **kw)
+        _settle_note(ds)
+        _emit(args, ds, scan.phase_json, spec.plotters)
+    elif args.command == "lyapunov":
+        ds = scan.lyapunov_curve(system, specs, steps=args.steps, transient=args.transient, **kw)
+        _emit(args, ds, scan.lyapunov_json, spec.plotters)
+
+
+def dynamics_command(args) -> int:
+    """``symsharp run|orbit|phase|lyapunov MODEL ...``: check the flags, build the model's system,
+    run the verb, print or save the result."""
+    import numpy as np
+
+    thr = _check_flags(args)
     t0 = time.perf_counter()
     kw = _scan_kwargs(args)
     with np.errstate(all="ignore"):
         system, specs, spec = build_system(args)
-        if args.command == "run":
-            ds = scan.run(system, specs, steps=args.steps, record_every=args.record_every, **kw, **thr)
-            _emit(args, ds, scan.run_summary, spec.plotters)
-        elif args.command == "orbit":
-            ds = scan.orbit(system, specs, transient=args.transient, keep=args.keep, observable=args.observable,
-                            continuation=args.continuation, max_period=args.max_period, tol=args.tol,
-                            settle=args.settle, **kw, **thr)
-            _settle_note(ds)
-            _emit(args, ds, scan.orbit_json, spec.plotters)
-        elif args.command == "phase":
-            x, y = args.x_axis, args.y_axis
-            if x is None and y is None:
-                from ..dynamics.grid import parse_grid
-
-                multi = [k for k in specs if parse_grid(specs[k], k).size > 1]
-                if len(multi) == 2 and multi[1] == "eta":
-                    multi = multi[::-1]
-                if len(multi) == 2:
-                    x, y = multi
-            elif x is None or y is None:
-                raise UsageError("phase: give both --x and --y-axis, or neither")
-            ds = scan.phase(system, specs, x=x, y=y, transient=args.transient, keep=args.keep,
-                            max_period=args.max_period, tol=args.tol, settle=args.settle,
-                            keep_values=args.keep_values, **kw, **thr)
-            _settle_note(ds)
-            _emit(args, ds, scan.phase_json, spec.plotters)
-        elif args.command == "lyapunov":
-            ds = scan.lyapunov_curve(system, specs, steps=args.steps, transient=args.transient, **kw, **thr)
-            _emit(args, ds, scan.lyapunov_json, spec.plotters)
+        _run_verb(args, system, specs, spec, {**kw, **thr})
     if not args.json:
         print(f"({time.perf_counter() - t0:.2f} s)", file=sys.stderr)
     return 0

@@ -326,6 +326,30 @@ def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence |
         raise CodegenError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", name):
         raise CodegenError(f"name must be 1-64 letters, digits, '_', '-' or '.', got {name!r}")
+    state, exprs = _ordered_step(step, state)
+    observables = {str(n): sp.sympify(e) for n, e in (observables or {}).items()}
+    for n in observables:
+        if not n.isidentifier():
+            raise CodegenError(f"observable name {n!r} is not a valid identifier")
+    params, exprs, observables = _match_symbols(state, params, exprs, observables)
+    if monitor == "auto":
+        monitor = "loss" if "loss" in observables else None
+    if monitor is not None and monitor not in observables:
+        raise CodegenError(f"monitor {monitor!r} is not one of the observables {list(observables)}")
+    key = content_hash("symsharp-kernel", GENERATOR_VERSION, _generator_sources_hash(), numba.__version__,
+                       dtype, form, name,
+                       sp.srepr(tuple(state)), sp.srepr(tuple(params)), sp.srepr(tuple(exprs)),
+                       sp.srepr(tuple(observables.items())), monitor)
+    path = cache_dir() / f"{_safe_name(name)}_{dtype}_{key[:24]}.py"
+    return _load_or_build(path, key, name, dtype,
+                          lambda: build_source(name, exprs, state, params, observables, monitor, dtype, form, key))
+
+
+def _ordered_step(step, state) -> tuple:
+    """(state symbols, next-value expressions in the same order) from ``step``; every state
+    variable needs an expression and every expression a state variable (matched by name)."""
+    import sympy as sp
+
     if not isinstance(step, Mapping) or not step:
         raise CodegenError("step must be a non-empty mapping {state symbol: next-value expression}")
     keys = list(step)
@@ -340,18 +364,21 @@ def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence |
     extra = [k for k in keys if (k.name if isinstance(k, sp.Symbol) else k) not in {s.name for s in state}]
     if extra:
         raise CodegenError(f"step has an expression for {extra[0]!s}, which is not a state variable")
-    observables = {str(n): sp.sympify(e) for n, e in (observables or {}).items()}
-    for n in observables:
-        if not n.isidentifier():
-            raise CodegenError(f"observable name {n!r} is not a valid identifier")
-    free = set().union(*[e.free_symbols for e in exprs + list(observables.values())]) - set(state)
+    return state, exprs
+
+
+def _match_symbols(state, params, exprs, observables) -> tuple:
+    """(params, exprs, observables) with the parameters ordered (default: every free symbol that is
+    not a state variable, by name) and every symbol replaced by the state or parameter symbol of
+    the same name (assumptions may differ between model and caller); an unknown symbol is an
+    error."""
+    syms = set().union(*[e.free_symbols for e in exprs + list(observables.values())])
     if params is None:
-        params = sorted(free, key=lambda s: s.name)
+        params = sorted(syms - set(state), key=lambda s: s.name)
     params = _as_symbol_list(params, "parameters")
-    # symbols are matched by name (assumptions may differ between model and caller)
     ren = {}
     known = {s.name: s for s in state + params}
-    for s in set().union(*[e.free_symbols for e in exprs + list(observables.values())]):
+    for s in syms:
         if s.name not in known:
             raise CodegenError(f"symbol {s.name!r} is neither a state variable nor a parameter")
         if known[s.name] != s:
@@ -359,26 +386,23 @@ def compile_map(step: Mapping, state: Sequence | None = None, params: Sequence |
     if ren:
         exprs = [e.xreplace(ren) for e in exprs]
         observables = {n: e.xreplace(ren) for n, e in observables.items()}
-    if monitor == "auto":
-        monitor = "loss" if "loss" in observables else None
-    if monitor is not None and monitor not in observables:
-        raise CodegenError(f"monitor {monitor!r} is not one of the observables {list(observables)}")
-    key = content_hash("symsharp-kernel", GENERATOR_VERSION, _generator_sources_hash(), numba.__version__,
-                       dtype, form, name,
-                       sp.srepr(tuple(state)), sp.srepr(tuple(params)), sp.srepr(tuple(exprs)),
-                       sp.srepr(tuple(observables.items())), monitor)
-    path = cache_dir() / f"{_safe_name(name)}_{dtype}_{key[:24]}.py"
+    return params, exprs, observables
+
+
+def _load_or_build(path, key: str, name: str, dtype: str, source) -> "CompiledMap":
+    """The kernel module at ``path`` (generated from ``source()`` when missing); a corrupt or
+    foreign cache file is discarded and regenerated once.  A freshly written kernel is warmed up
+    (Numba compilation) in the background."""
     fresh = not path.exists()
     if fresh:
         _announce_compilation(name, dtype)
-        src = build_source(name, exprs, state, params, observables, monitor, dtype, form, key)
-        atomic_write(path, src)
+        atomic_write(path, source())
     try:
         cm = load_kernel(path, expected_key=key)
     except Exception:  # noqa: BLE001 - a corrupt or foreign cache file: discard it and regenerate once
         discard_kernel(path)
         _announce_compilation(name, dtype)
-        atomic_write(path, build_source(name, exprs, state, params, observables, monitor, dtype, form, key))
+        atomic_write(path, source())
         cm = load_kernel(path, expected_key=key)
         fresh = True
     if fresh:

@@ -2,6 +2,7 @@
 whitelist parser of :mod:`symsharp.expr` (never evaluated as Python)."""
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
 import sympy as sp
@@ -49,73 +50,27 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
     """
     if (f is None) == (loss is None):
         raise ModelError("give exactly one of f (an output expression) or loss (a loss expression)")
-    inputs = _names(inputs, "input name")
-    params = _names(params, "parameter name")
-    clash = [p for p in params if p in inputs]
-    if clash:
-        raise ModelError(f"{clash[0]!r} is given both as a parameter and as an input")
-    if data:
-        for key in data:
-            name = _names([key], "data column")[0]
-            if name != "y" and name not in inputs:
-                inputs.append(name)
+    inputs, params = _input_and_param_names(inputs, params, data)
     text = f if f is not None else loss
     what = "f" if f is not None else "loss"
-    if isinstance(text, str):
-        expr = _parse(text, what, {})
-    elif isinstance(text, sp.Expr):
-        expr = text
-    else:
-        raise ModelError(f"{what} must be a string or a SymPy expression, got {type(text).__name__}")
+    expr = _expression(text, what)
     free = {s.name: s for s in expr.free_symbols}
     if len(free) != len(expr.free_symbols):
         raise ModelError(f"{what} uses two different symbols with the same name")
-    if not inputs and f is not None and not params:
-        import re as _re
-
-        inputs = sorted(n for n in free if _re.fullmatch(r"x(_?\d+)?", n))
-    if not params:
-        params = sorted(n for n in free if n not in set(inputs) | {"y"} | _RESERVED)
-    if not params:
-        raise ModelError(f"{what} {str(text)!r} has no parameter symbols; name them with params")
-    missing = [p for p in params if p not in free]
-    if missing:
-        raise ModelError(f"parameter {missing[0]!r} does not occur in {what} {str(text)!r}")
+    inputs, params = _infer_names(inputs, params, free, what, text, output=f is not None)
     psyms = tuple(free[p] for p in params)
     blocks = (ParamBlock("theta", psyms, (len(psyms),), ETA),)
-    obs = {}
-    if observables:
-        for name, t in observables.items():
-            obs[name] = _parse(t, f"observable {name}", free)
+    obs = {name: _parse(t, f"observable {name}", free) for name, t in (observables or {}).items()}
     if loss is not None:
         return Model(name="custom", blocks=blocks, outputs=(), targets=(), loss=sp.expand(expr),
                      constants=tuple(s for s in expr.free_symbols if s not in psyms), observables=obs,
                      assumptions=("loss given directly",), options={"loss": str(expr)}, eta=ETA)
     isyms = [free.get(n, sp.Symbol(n, real=True)) for n in inputs]
     ysym = free.get("y", sp.Symbol("y", real=True))
-    outs, ys = [], []
     if data:
-        lengths = {k: len(list(v)) for k, v in data.items()}
-        if len(set(lengths.values())) != 1:
-            raise ModelError(f"every data column must have the same number of examples, got {lengths}")
-        if "y" not in data:
-            raise ModelError("data must contain the targets under the key 'y'")
-        n = next(iter(lengths.values()))
-        if n == 0:
-            raise ModelError("data must contain at least one example")
-        for j in range(n):
-            sub = {}
-            for s in isyms:
-                sub[s] = _value(list(data[s.name])[j], f"data value {s.name}[{j}]")
-            out_j = sp.expand(expr.subs(sub))
-            if out_j.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
-                at = ", ".join(f"{k} = {v}" for k, v in sub.items())
-                raise ModelError(f"{what} {str(text)!r} is undefined at example {j} ({at}): division by zero or a "
-                                 "singular function value")
-            outs.append(out_j)
-            ys.append(_value(list(data["y"])[j], f"data value y[{j}]"))
+        outs, ys = _examples(expr, isyms, data, what, text)
         consts = ()
-        assum = (f"{n} numeric examples",)
+        assum = (f"{len(outs)} numeric examples",)
     else:
         outs, ys = [sp.expand(expr)], [ysym]
         consts = tuple(s for s in expr.free_symbols if s not in psyms) + (ysym,)
@@ -127,6 +82,70 @@ def custom_model(f: str | sp.Expr | None = None, params=None, inputs=None,
                  loss=squared_loss(outs, ys), constants=consts, observables=obs,
                  observable_symbols={k: sp.Symbol(k, real=True) for k in obs},
                  assumptions=assum, options={"f": str(expr), "params": params, "inputs": inputs}, eta=ETA)
+
+
+def _input_and_param_names(inputs, params, data) -> tuple:
+    """The given input and parameter names (checked, no name in both), plus every data column
+    other than ``y`` as an input."""
+    inputs = _names(inputs, "input name")
+    params = _names(params, "parameter name")
+    clash = [p for p in params if p in inputs]
+    if clash:
+        raise ModelError(f"{clash[0]!r} is given both as a parameter and as an input")
+    for key in data or {}:
+        name = _names([key], "data column")[0]
+        if name != "y" and name not in inputs:
+            inputs.append(name)
+    return inputs, params
+
+
+def _expression(text, what: str) -> sp.Expr:
+    """The SymPy expression of ``f`` or ``loss``: parsed with the whitelist parser, or given."""
+    if isinstance(text, str):
+        return _parse(text, what, {})
+    if isinstance(text, sp.Expr):
+        return text
+    raise ModelError(f"{what} must be a string or a SymPy expression, got {type(text).__name__}")
+
+
+def _infer_names(inputs, params, free: dict, what: str, text, output: bool) -> tuple:
+    """Inputs and parameters, inferred where not given: symbols ``x``, ``x1``, ``x_2``, ... are
+    inputs of an output expression when neither list is given; every other free symbol except
+    ``y`` and the reserved names is a parameter."""
+    if not inputs and output and not params:
+        inputs = sorted(n for n in free if re.fullmatch(r"x(_?\d+)?", n))
+    if not params:
+        params = sorted(n for n in free if n not in set(inputs) | {"y"} | _RESERVED)
+    if not params:
+        raise ModelError(f"{what} {str(text)!r} has no parameter symbols; name them with params")
+    missing = [p for p in params if p not in free]
+    if missing:
+        raise ModelError(f"parameter {missing[0]!r} does not occur in {what} {str(text)!r}")
+    return inputs, params
+
+
+def _examples(expr, isyms: list, data, what: str, text) -> tuple:
+    """(outputs, targets) per example: ``expr`` with the example's exact input values substituted
+    (an undefined value is an error naming the example)."""
+    lengths = {k: len(list(v)) for k, v in data.items()}
+    if len(set(lengths.values())) != 1:
+        raise ModelError(f"every data column must have the same number of examples, got {lengths}")
+    if "y" not in data:
+        raise ModelError("data must contain the targets under the key 'y'")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise ModelError("data must contain at least one example")
+    outs, ys = [], []
+    for j in range(n):
+        sub = {s: _value(list(data[s.name])[j], f"data value {s.name}[{j}]") for s in isyms}
+        out_j = sp.expand(expr.subs(sub))
+        if out_j.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+            at = ", ".join(f"{k} = {v}" for k, v in sub.items())
+            raise ModelError(f"{what} {str(text)!r} is undefined at example {j} ({at}): division by zero or a "
+                             "singular function value")
+        outs.append(out_j)
+        ys.append(_value(list(data["y"])[j], f"data value y[{j}]"))
+    return outs, ys
 
 
 def parse_data_text(text: str) -> dict:

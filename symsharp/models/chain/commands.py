@@ -59,11 +59,90 @@ def _checked(args):
         raise UsageError("--patch applies only to --data-kind photo-patches")
 
 
+def _eos_kwargs(args, kw: dict) -> dict:
+    """Keyword arguments of :func:`~.experiments.eos_run` from the flags of ``chain-eos``."""
+    from ...errors import UsageError
+
+    for flag in ("values", "depth", "batch", "target_q", "eta", "vs", "replacement", "absolute_eta"):
+        default = "depth" if flag == "vs" else None
+        if getattr(args, flag) not in (None, False, default):
+            raise UsageError(f"--{flag.replace('_', '-')} is not an option of chain-eos")
+    if args.data_kind not in (None, "spectrum") + tuple(REAL_KINDS):
+        raise UsageError(f"chain-eos takes --data-kind spectrum (default), {' or '.join(REAL_KINDS)}, "
+                         f"not {args.data_kind}")
+    for name, key in (("data_kind", "data"), ("samples", "samples"), ("dim", "dim")):
+        if getattr(args, name) is not None:
+            kw[key] = getattr(args, name)
+    return kw
+
+
+def _swept_values(args):
+    """``--values`` as a list (``full`` = full batch for --vs batch), or None for the defaults."""
+    from ...errors import UsageError
+
+    if args.values is None:
+        return None
+    items = [t.strip() for t in args.values.split(",") if t.strip()]
+    if not items:
+        raise UsageError("--values is empty; give a list a,b,c")
+    try:
+        conv = (lambda t: None if t == "full" else int(t)) if args.vs in ("N", "depth", "batch") else float
+        return [conv(t) for t in items]
+    except ValueError:
+        raise UsageError(f"--values {args.values!r}: entries must be numbers"
+                         + (" (or 'full')" if args.vs == "batch" else "")) from None
+
+
+def _sweep_kwargs(args, kw: dict, values) -> dict:
+    """Keyword arguments of :func:`~.experiments.sharpness_vs` from the flags of ``chain-sharpness``."""
+    from ...errors import UsageError
+
+    try:
+        seeds = [int(t) for t in args.seeds.split(",") if t.strip()]
+    except ValueError:
+        raise UsageError(f"--seeds must be whole numbers a,b,c, got {args.seeds!r}") from None
+    if not seeds:
+        raise UsageError("--seeds is empty")
+    kw["seeds"] = seeds
+    for name, key in (("data_kind", "data"), ("samples", "samples"), ("dim", "dim"), ("target_q", "Q"),
+                      ("depth", "depth"), ("eta", "eta"), ("batch", "batch")):
+        v = getattr(args, name)
+        if v is not None:
+            kw[key] = v
+    if args.replacement:
+        kw["replacement"] = True
+    if args.absolute_eta:
+        kw["eta_relative"] = False
+    elif args.vs == "eta" and values is not None:
+        kw["eta_relative"] = True  # --values of eta are multiples of 2/S_ref unless --absolute-eta (see --help)
+    return kw
+
+
+def _print_summary(args, ds, summary) -> None:
+    """The human-readable summary of an experiment (``--json`` prints ``summary`` instead)."""
+    if args.name == "chain-eos":
+        for k, v in summary.items():
+            print(f"{k:<28} {v}")
+        return
+    cols = list(summary[0])
+    print("  ".join(f"{c:>14}" for c in cols))
+    for row in summary:
+        print("  ".join(f"{row[c]:>14.6g}" if isinstance(row[c], float) else f"{str(row[c]):>14}" for c in cols))
+    cfg = json.loads(ds.attrs["symsharp"])
+    if "Q_growth" in cfg:
+        g = cfg["Q_growth"]
+        print(f"Q grows with N like {g['prefactor']:.4g}·N^{g['exponent']:.3g} (least-squares fit in log-log "
+              f"over {g['points']} points)")
+    nc = int(ds["converged"].sum())
+    print(f"{nc}/{ds['converged'].size} runs converged (loss within {cfg['converged_tol']:g} of its minimum); "
+          f"{cfg['steps']} steps, η = {cfg['eta'][0]:.4g}" + (" …" if len(set(cfg["eta"])) > 1 else ""))
+
+
 def experiment_command(args) -> int:
-    """``symsharp experiment chain-sharpness|chain-eos``."""
+    """``symsharp experiment chain-sharpness|chain-eos``: check the flags and the output paths, run
+    the experiment, save and draw it, print the summary."""
     import numpy as np
 
-    from ...errors import UsageError
     from ...io import check_output_path, save_result
     from ...plots import check_figure_path
     from . import experiments as ce
@@ -74,60 +153,18 @@ def experiment_command(args) -> int:
         check_output_path(args.out)
     if args.plot:
         check_figure_path(args.plot)
-    kw = {}
-    if args.steps is not None:
-        kw["steps"] = args.steps
-    for name in ("classes", "patch", "preprocess", "data_seed", "init_scale"):
-        if getattr(args, name) is not None:
-            kw[name] = getattr(args, name)
+    kw = {name: getattr(args, name) for name in ("steps", "classes", "patch", "preprocess", "data_seed", "init_scale")
+          if getattr(args, name) is not None}
     if args.name == "chain-eos":
-        for flag in ("values", "depth", "batch", "target_q", "eta", "vs", "replacement", "absolute_eta"):
-            default = "depth" if flag == "vs" else None
-            if getattr(args, flag) not in (None, False, default):
-                raise UsageError(f"--{flag.replace('_', '-')} is not an option of chain-eos")
-        if args.data_kind not in (None, "spectrum") + tuple(REAL_KINDS):
-            raise UsageError(f"chain-eos takes --data-kind spectrum (default), {' or '.join(REAL_KINDS)}, "
-                             f"not {args.data_kind}")
-        if args.data_kind is not None:
-            kw["data"] = args.data_kind
-        if args.samples is not None:
-            kw["samples"] = args.samples
-        if args.dim is not None:
-            kw["dim"] = args.dim
+        kw = _eos_kwargs(args, kw)
         with np.errstate(all="ignore"):
             ds = ce.eos_run(**kw)
         summary = json.loads(ds.attrs.get("summary", "{}"))
     else:
-        values = None
-        if args.values is not None:
-            items = [t.strip() for t in args.values.split(",") if t.strip()]
-            if not items:
-                raise UsageError("--values is empty; give a list a,b,c")
-            try:
-                conv = (lambda t: None if t == "full" else int(t)) if args.vs in ("N", "depth", "batch") else float
-                values = [conv(t) for t in items]
-            except ValueError:
-                raise UsageError(f"--values {args.values!r}: entries must be numbers"
-                                 + (" (or 'full')" if args.vs == "batch" else "")) from None
-        try:
-            seeds = [int(t) for t in args.seeds.split(",") if t.strip()]
-        except ValueError:
-            raise UsageError(f"--seeds must be whole numbers a,b,c, got {args.seeds!r}") from None
-        if not seeds:
-            raise UsageError("--seeds is empty")
-        for name, key in (("data_kind", "data"), ("samples", "samples"), ("dim", "dim"), ("target_q", "Q"),
-                          ("depth", "depth"), ("eta", "eta"), ("batch", "batch")):
-            v = getattr(args, name)
-            if v is not None:
-                kw[key] = v
-        if args.replacement:
-            kw["replacement"] = True
-        if args.absolute_eta:
-            kw["eta_relative"] = False
-        elif args.vs == "eta" and values is not None:
-            kw["eta_relative"] = True  # --values of eta are multiples of 2/S_ref unless --absolute-eta (see --help)
+        values = _swept_values(args)
+        kw = _sweep_kwargs(args, kw, values)
         with np.errstate(all="ignore"):
-            ds = ce.sharpness_vs(args.vs, values=values, seeds=seeds, **kw)
+            ds = ce.sharpness_vs(args.vs, values=values, **kw)
         summary = ce.summary_table(ds)
     if args.out:
         save_result(ds, args.out)
@@ -135,22 +172,8 @@ def experiment_command(args) -> int:
         plot_chain_result(ds, args.plot)
     if args.json:
         print(json.dumps(summary, default=float))
-    elif args.name == "chain-eos":
-        for k, v in summary.items():
-            print(f"{k:<28} {v}")
     else:
-        cols = list(summary[0])
-        print("  ".join(f"{c:>14}" for c in cols))
-        for row in summary:
-            print("  ".join(f"{row[c]:>14.6g}" if isinstance(row[c], float) else f"{str(row[c]):>14}" for c in cols))
-        cfg = json.loads(ds.attrs["symsharp"])
-        if "Q_growth" in cfg:
-            g = cfg["Q_growth"]
-            print(f"Q grows with N like {g['prefactor']:.4g}·N^{g['exponent']:.3g} (least-squares fit in log-log "
-                  f"over {g['points']} points)")
-        nc = int(ds["converged"].sum())
-        print(f"{nc}/{ds['converged'].size} runs converged (loss within {cfg['converged_tol']:g} of its minimum); "
-              f"{cfg['steps']} steps, η = {cfg['eta'][0]:.4g}" + (" …" if len(set(cfg["eta"])) > 1 else ""))
+        _print_summary(args, ds, summary)
     return 0
 
 

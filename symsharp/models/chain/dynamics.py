@@ -678,6 +678,105 @@ def init_chain(d: int, depth: int, init_scale: float = 0.1, seed: int = 0):
     return u, v
 
 
+def _check_batches(batch, batches, steps: int, N: int):
+    """Validated ``batch`` (an int in 1..N or None) and ``batches`` (index arrays or None)."""
+    if batch is not None:
+        batch = _int_arg(batch, "batch", 1)
+        if batch > N:
+            raise DynamicsError(f"batch must be between 1 and the number of samples N = {N}, got {batch}")
+    if batches is not None:
+        batches = [np.asarray(b, dtype=np.int64).reshape(-1) for b in batches]
+        if len(batches) < steps:
+            raise DynamicsError(f"batches has {len(batches)} index arrays but steps = {steps} are needed")
+        for s, b in enumerate(batches[:steps]):
+            if b.size == 0 or b.min() < 0 or b.max() >= N:
+                raise DynamicsError(f"batch {s} must be a non-empty list of indices in 0..{N - 1}, got {b.tolist()}")
+    return batch, batches
+
+
+@dataclass
+class _SVDStart:
+    """The run's data and initial state in SVD coordinates (see the module docstring)."""
+
+    E: np.ndarray
+    sig: np.ndarray
+    W: np.ndarray
+    dd: np.ndarray          # Eᵀy
+    ycon: float             # ‖y − E Eᵀy‖², the loss constant outside col X
+    z: np.ndarray           # Wᵀu (float64)
+    u_perp: np.ndarray      # u − W z, frozen under GD and SGD
+    svd_seconds: float
+
+
+def _svd_start(X, y, u, svd) -> _SVDStart:
+    t = time.perf_counter()
+    E, sig, W = _svd_arg(X, svd)
+    svd_seconds = time.perf_counter() - t
+    if sig.size == 0:
+        raise DynamicsError("X has rank 0 (all entries zero); the chain model needs data with rank >= 1")
+    dd = E.T @ y
+    z = W.T @ u
+    return _SVDStart(E, sig, W, dd, float(np.sum((y - E @ dd) ** 2)), z, u - W @ z, svd_seconds)
+
+
+def _record_steps(steps: int, record_every: int) -> np.ndarray:
+    """0, record_every, 2·record_every, …, and always the last step."""
+    rec_steps = np.arange(0, steps + 1, record_every, dtype=np.int64)
+    if rec_steps[-1] != steps:
+        rec_steps = np.append(rec_steps, np.int64(steps))
+    return rec_steps
+
+
+def _chunk_source(st: _SVDStart, X, y, eta: float, batch, batches, replacement, seed, drop_last, dt, chunk):
+    """(chunk length, step(z, v, t0, n, pos, observe_args) → (pos, div_at)) for GD or SGD."""
+    N = X.shape[0]
+    if batch is None and batches is None:
+        sig_t = np.ascontiguousarray(st.sig, dtype=dt)
+        dd_t = np.ascontiguousarray(st.dd, dtype=dt)
+        c = np.array([eta / N], dtype=dt)[0]
+
+        def step(z, v, t0, n, pos, obs):
+            return gd_chunk(z, v, sig_t, dd_t, c, t0, n, *obs, pos)
+        return chunk, step
+    Xp = np.ascontiguousarray(st.E * st.sig, dtype=dt)          # X' = E diag σ  (N × r)
+    yv = np.ascontiguousarray(y, dtype=dt)
+    sampler = BatchSampler(N, batch, replacement, seed, drop_last) if batches is None else None
+
+    def step(z, v, t0, n, pos, obs):
+        if sampler is not None:
+            idx, starts = sampler.take(n)
+        else:
+            sel = batches[t0:t0 + n]
+            starts = np.zeros(n + 1, np.int64)
+            starts[1:] = np.cumsum([len(b) for b in sel])
+            idx = np.concatenate(sel) if sel else np.zeros(0, np.int64)
+        return sgd_chunk(z, v, Xp, yv, idx, starts, eta, t0, n, *obs, pos)
+    return min(chunk, max(1, (1 << 20) // (batch or 1))), step
+
+
+def _iterate(step, z, vs, steps: int, chunk: int, obs: tuple, div_at: int, bar) -> tuple:
+    """Run ``step`` chunk by chunk until ``steps`` or a divergence; (pos, div_at, kernel seconds)."""
+    t0 = pos = 0
+    kernel_seconds = 0.0
+    while div_at < 0:
+        n = min(chunk, steps - t0)
+        tk = time.perf_counter()
+        pos, div_at = step(z, vs, t0, n, pos, obs)
+        kernel_seconds += time.perf_counter() - tk
+        if bar is not None:
+            bar.update(n if div_at < 0 else div_at - t0)
+        t0 += n
+        if t0 >= steps:
+            break
+    return pos, div_at, kernel_seconds
+
+
+def _split_records(rec: np.ndarray, k: int) -> dict:
+    return {"loss": rec[:, 0].copy(), "sharpness": rec[:, 1].copy(), "ntk": rec[:, 2].copy(),
+            "C": rec[:, 3:3 + k].copy(), "u_norm": rec[:, 3 + k].copy(), "v": rec[:, 4 + k:4 + 2 * k].copy(),
+            "prod_v": rec[:, 4 + 2 * k].copy()}
+
+
 def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, batch: int | None = None,
               replacement: bool = False, seed: int = 0, init_scale: float = 0.1, u0=None, v0=None,
               threshold: float = 1e6, dtype: str = "float64", progress: bool = False, drop_last: bool = False,
@@ -707,109 +806,47 @@ def run_chain(X, y, depth: int, eta: float, steps: int, record_every: int = 1, b
     dt = DTYPES[dtype]
     X, y = _check_data(X, y)
     N, d = X.shape
+    batch, batches = _check_batches(batch, batches, steps, N)
     sgd = batch is not None or batches is not None
-    if batch is not None:
-        batch = _int_arg(batch, "batch", 1)
-        if batch > N:
-            raise DynamicsError(f"batch must be between 1 and the number of samples N = {N}, got {batch}")
-    if batches is not None:
-        batches = [np.asarray(b, dtype=np.int64).reshape(-1) for b in batches]
-        if len(batches) < steps:
-            raise DynamicsError(f"batches has {len(batches)} index arrays but steps = {steps} are needed")
-        for s, b in enumerate(batches[:steps]):
-            if b.size == 0 or b.min() < 0 or b.max() >= N:
-                raise DynamicsError(f"batch {s} must be a non-empty list of indices in 0..{N - 1}, got {b.tolist()}")
     if u0 is None or v0 is None:
         ud, vd = init_chain(d, D, init_scale, seed)
     u = _vec_arg(u0, d, "u0") if u0 is not None else ud
     v = _vec_arg(v0, D - 1, "v0") if v0 is not None else vd
 
-    t_svd = time.perf_counter()
-    E, sig, W = _svd_arg(X, svd)
-    svd_seconds = time.perf_counter() - t_svd
-    if sig.size == 0:
-        raise DynamicsError("X has rank 0 (all entries zero); the chain model needs data with rank >= 1")
-    summary = _summary_from_svd(N, d, E, sig, y, D)
-    dd = E.T @ y
-    ycon = float(np.sum((y - E @ dd) ** 2))
-    z64 = W.T @ u
-    u_perp = u - W @ z64
-    uperp2 = float(u_perp @ u_perp)
-
-    z = np.ascontiguousarray(z64, dtype=dt)
+    st = _svd_start(X, y, u, svd)
+    summary = _summary_from_svd(N, d, st.E, st.sig, y, D)
+    z = np.ascontiguousarray(st.z, dtype=dt)
     vs = np.ascontiguousarray(v, dtype=dt)
-    sig64 = np.ascontiguousarray(sig)
-    dd64 = np.ascontiguousarray(dd)
-    rec_steps = np.arange(0, steps + 1, record_every, dtype=np.int64)
-    if rec_steps[-1] != steps:
-        rec_steps = np.append(rec_steps, np.int64(steps))
+    rec_steps = _record_steps(steps, record_every)
     k = D - 1
     rec = np.full((len(rec_steps), 5 + 2 * k), np.nan)
     thr2 = thr * thr
-    pos = 0
-    div_at = -1
-    if not (_state_norm2(z, vs) <= thr2):
-        div_at = 0
+    div_at = -1 if _state_norm2(z, vs) <= thr2 else 0
     config = {"method": "sgd" if sgd else "gd", "depth": D, "eta": eta_f, "steps": steps,
               "record_every": record_every, "batch": batch, "replacement": bool(replacement),
               "drop_last": bool(drop_last), "explicit_batches": batches is not None, "seed": seed,
               "init_scale": init_scale, "u0_given": u0 is not None, "v0_given": v0 is not None,
-              "threshold": thr, "dtype": dtype, "data": summary, "svd_seconds": svd_seconds,
+              "threshold": thr, "dtype": dtype, "data": summary, "svd_seconds": st.svd_seconds,
               "versions": versions()}
 
     n_chunks = 100 if (progress and steps >= 100) else 1
-    chunk = max(1, -(-steps // n_chunks))
-    if sgd:
-        Xp = np.ascontiguousarray(E * sig, dtype=dt)            # X' = E diag σ  (N × r)
-        yv = np.ascontiguousarray(y, dtype=dt)
-        chunk = min(chunk, max(1, (1 << 20) // (batch or 1)))
-        sampler = BatchSampler(N, batch, replacement, seed, drop_last) if batches is None else None
-    else:
-        sig_t = np.ascontiguousarray(sig, dtype=dt)
-        dd_t = np.ascontiguousarray(dd, dtype=dt)
-        c = np.array([eta_f / N], dtype=dt)[0]
+    chunk, step = _chunk_source(st, X, y, eta_f, batch, batches, replacement, seed, drop_last, dt,
+                                max(1, -(-steps // n_chunks)))
+    # the arguments every chunk kernel takes after its own: threshold, observables' data, records
+    obs = (thr2, np.ascontiguousarray(st.sig), np.ascontiguousarray(st.dd), float(N), st.ycon,
+           float(st.u_perp @ st.u_perp), DENSE_MAX, rec_steps, rec)
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, unit="step", desc=f"chain {'SGD' if sgd else 'GD'} D={D}")
-    t0 = 0
-    kernel_seconds = 0.0
     try:
-        while div_at < 0:
-            n = min(chunk, steps - t0)
-            last = t0 + n >= steps
-            if sgd:
-                if batches is None:
-                    idx, starts = sampler.take(n)
-                else:
-                    sel = batches[t0:t0 + n]
-                    starts = np.zeros(n + 1, np.int64)
-                    starts[1:] = np.cumsum([len(b) for b in sel])
-                    idx = np.concatenate(sel) if sel else np.zeros(0, np.int64)
-                tk = time.perf_counter()
-                pos, div_at = sgd_chunk(z, vs, Xp, yv, idx, starts, eta_f, t0, n, thr2, sig64, dd64, float(N),
-                                        ycon, uperp2, DENSE_MAX, rec_steps, rec, pos)
-            else:
-                tk = time.perf_counter()
-                pos, div_at = gd_chunk(z, vs, sig_t, dd_t, c, t0, n, thr2, sig64, dd64, float(N), ycon, uperp2,
-                                       DENSE_MAX, rec_steps, rec, pos)
-            kernel_seconds += time.perf_counter() - tk
-            if bar is not None:
-                bar.update(n if div_at < 0 else div_at - t0)
-            t0 += n
-            if last:
-                break
+        pos, div_at, config["kernel_seconds"] = _iterate(step, z, vs, steps, chunk, obs, div_at, bar)
     finally:
         if bar is not None:
             bar.close()
-    config["kernel_seconds"] = kernel_seconds
-    rec = rec[:pos]
-    records = {"loss": rec[:, 0].copy(), "sharpness": rec[:, 1].copy(), "ntk": rec[:, 2].copy(),
-               "C": rec[:, 3:3 + k].copy(), "u_norm": rec[:, 3 + k].copy(), "v": rec[:, 4 + k:4 + 2 * k].copy(),
-               "prod_v": rec[:, 4 + 2 * k].copy()}
-    final_u = W @ z.astype(np.float64) + u_perp
-    return ChainRun(steps=rec_steps[:pos].copy(), records=records, diverged_at=None if div_at < 0 else int(div_at),
-                    final_u=final_u, final_v=vs.astype(np.float64), config=config,
+    return ChainRun(steps=rec_steps[:pos].copy(), records=_split_records(rec[:pos], k),
+                    diverged_at=None if div_at < 0 else int(div_at),
+                    final_u=st.W @ z.astype(np.float64) + st.u_perp, final_v=vs.astype(np.float64), config=config,
                     seconds=time.perf_counter() - t_start)
 
 

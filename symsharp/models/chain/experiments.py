@@ -178,30 +178,81 @@ def sharpness_vs(kind: str = "depth", values=None, seeds=(0, 1, 2), steps: int |
     samples, dim, Q, noise, preprocess = _data_defaults(data, samples, dim, Q, noise, preprocess)
     if kind == "N" and Q == 0.5 and values is None:
         Q = None  # let Q grow with N (the point of the sweep)
-    if steps is None:
-        steps = REAL_STEPS[data] if real else 20000
-    if converged_tol is None:
-        converged_tol = 1e-6 if real else 1e-10
+    steps, converged_tol, init_scale, eta_frac = _sweep_defaults(kind, real, data, steps, converged_tol, init_scale,
+                                                                 eta_frac)
     if eta_relative is None:
         eta_relative = values is None
-    if init_scale is None:
-        init_scale = 0.25 if kind == "depth" else 0.1
-    if eta_frac is None:
-        eta_frac = (0.1 if kind == "batch" else 0.8) if real else (0.02 if kind == "batch" else 0.25)
     if values is None:
         values = REAL_DEFAULT_VALUES[data].get(kind, DEFAULT_VALUES[kind]) if real else DEFAULT_VALUES[kind]
-    values = list(values)
-    seeds = list(seeds)
+    values, seeds = list(values), list(seeds)
     if not values or not seeds:
         raise ExperimentError("values and seeds must be non-empty")
+
+    cases = _sweep_cases(kind, values, depth, data, samples, dim, data_seed, Q, spectrum, noise, classes, patch,
+                         preprocess)
+    S_ref = max(c[4]["S_gf_small"] for c in cases)
+    if kind == "eta":
+        etas = [float(v) * (2 / S_ref if eta_relative else 1.0) for v in values]
+    else:
+        etas = [float(eta) if eta is not None else eta_frac * 2 / S_ref] * len(values)
+    kmax = max(c[1] for c in cases) - 1
+    res, per = _sweep_arrays(len(values), len(seeds), kmax)
+    batches = []
+    label = f"sharpness vs {kind}" + (f" ({data})" if isinstance(data, str) else "")
+    bar = _bar(len(values) * len(seeds), label, progress)
+    try:
+        for i, ((val, D, X, y, ref, svd), eta_i) in enumerate(zip(cases, etas)):
+            for n in per:
+                per[n][i] = ref[n]
+            N = X.shape[0]
+            B = (None if val is None or int(val) >= N else int(val)) if kind == "batch" else batch
+            batches.append(N if B is None else B)
+            for j, seed in enumerate(seeds):
+                _final_state(res, i, j, X, y, D, eta_i, steps, B, replacement, seed, init_scale, svd, ref,
+                             converged_tol)
+                bar.update()
+    finally:
+        bar.close()
+    ds = _sweep_dataset(kind, values, seeds, etas, cases, res, per, batches, kmax)
+    cfg = {"experiment": "sharpness_vs", "kind": kind, "values": [None if v is None else float(v) for v in values],
+           "seeds": seeds, "steps": steps, "data": data if isinstance(data, str) else "given", "samples": samples,
+           "dim": dim, "data_seed": data_seed, "Q": Q, "spectrum": None if spectrum is None else list(map(float, spectrum)),
+           "noise": noise, "depth": depth, "eta": etas, "eta_frac": eta_frac, "S_ref": S_ref, "batch": batch,
+           "replacement": replacement, "init_scale": init_scale, "eta_relative": bool(eta_relative), "converged_tol": converged_tol,
+           "model": "chain", "dtype": "float64", "versions": versions()}
+    if real or any(v is not None for v in (classes, patch, preprocess)):
+        cfg.update({"classes": classes, "patch": patch, "preprocess": preprocess})
+    if kind == "N":
+        cfg["Q_growth"] = q_power_law(ds["samples"].values, ds["Q"].values)
+    ds.attrs["symsharp"] = json.dumps(cfg)
+    ds.attrs["title"] = f"final sharpness vs {kind}" + (f" ({data})" if isinstance(data, str) else "")
+    return ds
+
+
+def _sweep_defaults(kind, real, data, steps, converged_tol, init_scale, eta_frac) -> tuple:
+    """(steps, converged_tol, init_scale, eta_frac) with the defaults of the data source and the
+    swept kind filled in (see :func:`sharpness_vs`)."""
+    if steps is None:
+        steps = REAL_STEPS[data] if real else 20000
     try:
         steps = int(steps)
     except (TypeError, ValueError):
         raise ExperimentError(f"steps must be a positive integer, got {steps!r}") from None
     if steps < 1:
         raise ExperimentError(f"steps must be a positive integer, got {steps!r}")
+    if converged_tol is None:
+        converged_tol = 1e-6 if real else 1e-10
+    if init_scale is None:
+        init_scale = 0.25 if kind == "depth" else 0.1
+    if eta_frac is None:
+        eta_frac = (0.1 if kind == "batch" else 0.8) if real else (0.02 if kind == "batch" else 0.25)
+    return steps, converged_tol, init_scale, eta_frac
 
-    # data, its SVD and the references, once per value
+
+def _sweep_cases(kind, values, depth, data, samples, dim, data_seed, Q, spectrum, noise, classes, patch,
+                 preprocess) -> list:
+    """Per swept value: (value, D, X, y, references, svd) — the data, its SVD and the predicted
+    sharpness values, once per value."""
     cases = []
     for val in values:
         D = int(val) if kind == "depth" else int(depth)
@@ -211,67 +262,59 @@ def sharpness_vs(kind: str = "depth", values=None, seeds=(0, 1, 2), steps: int |
         X, y = _data(data, n, dim, data_seed, Q, spectrum, noise, classes, patch, preprocess)
         svd = svd_coordinates(X)
         cases.append((val, D, X, y, _references_svd(svd, y, X.shape[0], D), svd))
-    S_ref = max(c[4]["S_gf_small"] for c in cases)
-    if kind == "eta":
-        etas = [float(v) * (2 / S_ref if eta_relative else 1.0) for v in values]
-    else:
-        eta_c = float(eta) if eta is not None else eta_frac * 2 / S_ref
-        etas = [eta_c] * len(values)
-    kmax = max(c[1] for c in cases) - 1
-    shape = (len(values), len(seeds))
-    nan = lambda *extra: np.full(shape + extra, np.nan)
-    res = {n: nan() for n in ("sharpness", "ntk", "loss", "max_sharpness", "S_star", "lower", "upper", "S_gf",
-                              "q_fraction")}
-    res["C"] = nan(kmax)
+    return cases
+
+
+def _sweep_arrays(n_values: int, n_seeds: int, kmax: int) -> tuple:
+    """The result arrays of a sweep, NaN (or 0 for the flags) until a run fills them: per (value,
+    seed), and per value."""
+    shape = (n_values, n_seeds)
+    res = {n: np.full(shape, np.nan) for n in ("sharpness", "ntk", "loss", "max_sharpness", "S_star", "lower",
+                                               "upper", "S_gf", "q_fraction")}
+    res["C"] = np.full(shape + (kmax,), np.nan)
     res["diverged"] = np.zeros(shape, np.int8)
     res["converged"] = np.zeros(shape, np.int8)
-    per = {n: np.full(len(values), np.nan) for n in ("S_hat", "S_gf_small", "Y4_lower", "Y4_upper", "Q", "sigma1",
-                                                     "sigma_min", "rank", "loss_min")}
-    batches = []
-    label = f"sharpness vs {kind}" + (f" ({data})" if isinstance(data, str) else "")
-    bar = _bar(len(values) * len(seeds), label, progress)
+    per = {n: np.full(n_values, np.nan) for n in ("S_hat", "S_gf_small", "Y4_lower", "Y4_upper", "Q", "sigma1",
+                                                 "sigma_min", "rank", "loss_min")}
+    return res, per
+
+
+def _final_state(res: dict, i: int, j: int, X, y, D: int, eta: float, steps: int, B, replacement, seed, init_scale,
+                 svd, ref: dict, converged_tol: float) -> None:
+    """One run of a sweep (value i, seed j): fill ``res[...][i, j]`` with its end state, the GF
+    limit from the same start and S*(C) at the final imbalances."""
+    N, d = X.shape
+    E, s, W = svd
+    dd = E.T @ y
+    u0, v0 = init_chain(d, D, init_scale, seed)
+    z0 = W.T @ u0
+    C0 = float(z0 @ z0) - np.atleast_1d(v0) ** 2
+    res["S_gf"][i, j] = gf_limit_sharpness(s, dd, C0, N)["sharpness"]
+    run = run_chain(X, y, D, eta, steps, record_every=max(1, steps // 200), batch=B, replacement=replacement,
+                    seed=seed, u0=u0, v0=v0, svd=svd)
+    r = run.records
+    if run.diverged or len(r["loss"]) == 0:
+        res["diverged"][i, j] = 1
+        return
+    res["sharpness"][i, j] = r["sharpness"][-1]
+    res["ntk"][i, j] = r["ntk"][-1]
+    res["loss"][i, j] = r["loss"][-1]
+    res["max_sharpness"][i, j] = np.nanmax(r["sharpness"])
+    zf = W.T @ run.final_u
+    res["q_fraction"][i, j] = float(zf @ zf) * float(np.prod(run.final_v)) ** 2 / ref["Q"]
+    Cf = r["C"][-1]
+    res["C"][i, j, :D - 1] = Cf
+    res["converged"][i, j] = int(r["loss"][-1] - ref["loss_min"] <= converged_tol * max(1.0, r["loss"][0]))
     try:
-        for i, ((val, D, X, y, ref, svd), eta_i) in enumerate(zip(cases, etas)):
-            for n in per:
-                per[n][i] = ref[n]
-            N, d = X.shape
-            B = (None if val is None or int(val) >= N else int(val)) if kind == "batch" else batch
-            batches.append(N if B is None else B)
-            E, s, W = svd
-            dd = E.T @ y
-            loss_min = ref["loss_min"]
-            for j, seed in enumerate(seeds):
-                u0, v0 = init_chain(d, D, init_scale, seed)
-                z0 = W.T @ u0
-                C0 = float(z0 @ z0) - np.atleast_1d(v0) ** 2
-                res["S_gf"][i, j] = gf_limit_sharpness(s, dd, C0, N)["sharpness"]
-                run = run_chain(X, y, D, eta_i, steps, record_every=max(1, steps // 200), batch=B,
-                                replacement=replacement, seed=seed, u0=u0, v0=v0, svd=svd)
-                r = run.records
-                if run.diverged or len(r["loss"]) == 0:
-                    res["diverged"][i, j] = 1
-                    bar.update()
-                    continue
-                res["sharpness"][i, j] = r["sharpness"][-1]
-                res["ntk"][i, j] = r["ntk"][-1]
-                res["loss"][i, j] = r["loss"][-1]
-                res["max_sharpness"][i, j] = np.nanmax(r["sharpness"])
-                zf = W.T @ run.final_u
-                res["q_fraction"][i, j] = float(zf @ zf) * float(np.prod(run.final_v)) ** 2 / ref["Q"]
-                Cf = r["C"][-1]
-                res["C"][i, j, :D - 1] = Cf
-                conv = r["loss"][-1] - loss_min <= converged_tol * max(1.0, r["loss"][0])
-                res["converged"][i, j] = int(conv)
-                try:
-                    at = gf_limit_sharpness(s, dd, np.atleast_1d(Cf), N)
-                    res["S_star"][i, j], res["lower"][i, j], res["upper"][i, j] = at["sharpness"], at["lower"], at["upper"]
-                except ValueError:
-                    pass
-                bar.update()
-    finally:
-        bar.close()
-    coord = np.array([(-1 if v is None else v) for v in values], dtype=float if kind == "eta" else int) \
-        if kind != "eta" else np.array(etas)
+        at = gf_limit_sharpness(s, dd, np.atleast_1d(Cf), N)
+        res["S_star"][i, j], res["lower"][i, j], res["upper"][i, j] = at["sharpness"], at["lower"], at["upper"]
+    except ValueError:
+        pass
+
+
+def _sweep_dataset(kind, values, seeds, etas, cases, res, per, batches, kmax) -> xr.Dataset:
+    """The labelled Dataset of a sweep (dims (kind, seed[, layer]))."""
+    coord = np.array([(-1 if v is None else v) for v in values], dtype=int) if kind != "eta" else np.array(etas)
     dims = (kind, "seed")
     ds = xr.Dataset({n: (dims, a) for n, a in res.items() if n != "C"},
                     coords={kind: coord, "seed": np.array(seeds, dtype=int), "layer": np.arange(1, kmax + 1)})
@@ -292,18 +335,6 @@ def sharpness_vs(kind: str = "depth", values=None, seeds=(0, 1, 2), steps: int |
                        ("q_fraction", "|Pi_W u|^2 (prod v)^2 / Q: fraction of Q = |X^+ y|^2 learned"),
                        ("Q", "dataset difficulty |X^+ y|^2")):
         ds[name].attrs["long_name"] = text
-    cfg = {"experiment": "sharpness_vs", "kind": kind, "values": [None if v is None else float(v) for v in values],
-           "seeds": seeds, "steps": steps, "data": data if isinstance(data, str) else "given", "samples": samples,
-           "dim": dim, "data_seed": data_seed, "Q": Q, "spectrum": None if spectrum is None else list(map(float, spectrum)),
-           "noise": noise, "depth": depth, "eta": etas, "eta_frac": eta_frac, "S_ref": S_ref, "batch": batch,
-           "replacement": replacement, "init_scale": init_scale, "eta_relative": bool(eta_relative), "converged_tol": converged_tol,
-           "model": "chain", "dtype": "float64", "versions": versions()}
-    if real or any(v is not None for v in (classes, patch, preprocess)):
-        cfg.update({"classes": classes, "patch": patch, "preprocess": preprocess})
-    if kind == "N":
-        cfg["Q_growth"] = q_power_law(ds["samples"].values, ds["Q"].values)
-    ds.attrs["symsharp"] = json.dumps(cfg)
-    ds.attrs["title"] = f"final sharpness vs {kind}" + (f" ({data})" if isinstance(data, str) else "")
     return ds
 
 
