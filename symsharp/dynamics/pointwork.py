@@ -66,13 +66,21 @@ _BLOCK = 64
 
 
 @nb.njit(cache=True)
-def _fails(REC, lo, n, lim, p, fail):
-    """fail[i] |= some |x_{t+p} − x_t| > lim over the window (all points of the block in lockstep)."""
+def _max_step(REC, lo, hi, p, md):
+    """md[j, i] = max over the window of |x_{t+p, j} − x_{t, j}| for the points lo … hi−1 of the
+    block (all in lockstep, along contiguous rows: the loop vectorises; NaN differences are
+    ignored, as in a comparison)."""
     R, k, _ = REC.shape
+    md[:, :] = 0.0
     for t in range(R - p):
         for j in range(k):
-            for i in range(n):
-                fail[i] |= abs(REC[t + p, j, lo + i] - REC[t, j, lo + i]) > lim[j, i]
+            r1 = REC[t + p, j, lo:hi]
+            r0 = REC[t, j, lo:hi]
+            mj = md[j]
+            for i in range(hi - lo):
+                d = abs(r1[i] - r0[i])
+                m = mj[i]
+                mj[i] = d if d > m else m
 
 
 @nb.njit(cache=True, parallel=True)
@@ -92,8 +100,9 @@ def _window_stats(REC, REF, max_period, tol, escape_factor, PERIOD, MISMATCH, ES
 
     Points are handled in blocks of 64: scales and the tests for periods 1 and 2 (the common
     answers) run over the whole block in lockstep (loops that vectorise); only points still
-    undecided are copied to contiguous memory for the longer periods, each stopping at its first
-    mismatch."""
+    undecided are copied to contiguous memory, where the largest difference at every lag p is
+    found in one pass that gives both the longer periods and the mismatch.  Comparisons of maxima
+    are exact, so the answers are those of the definitions above, bit for bit."""
     R, k, B = REC.shape
     pmax = min(max_period, R // 2)
     q = max(1, R // 4)
@@ -112,33 +121,52 @@ def _window_stats(REC, REF, max_period, tol, escape_factor, PERIOD, MISMATCH, ES
                 scale[j, i] = r if r <= 1e300 else 0.0
         for t in range(R):
             for j in range(k):
+                row = REC[t, j, lo:hi]
+                sc = scale[j]
                 for i in range(n):
-                    a = abs(REC[t, j, lo + i])
+                    a = abs(row[i])
                     acc[i] += a
-                    scale[j, i] = max(scale[j, i], a)
+                    m = sc[i]
+                    sc[i] = a if a > m else m
         for t in range(q):
             for j in range(k):
+                row = REC[t, j, lo:hi]
                 for i in range(n):
-                    first[i] = max(first[i], abs(REC[t, j, lo + i]))
+                    a = abs(row[i])
+                    m = first[i]
+                    first[i] = a if a > m else m
         for t in range(R - q, R):
             for j in range(k):
+                row = REC[t, j, lo:hi]
                 for i in range(n):
-                    last[i] = max(last[i], abs(REC[t, j, lo + i]))
+                    a = abs(row[i])
+                    m = last[i]
+                    last[i] = a if a > m else m
         lim = np.empty((k, n))
         for j in range(k):
             for i in range(n):
                 lim[j, i] = tol * scale[j, i]
+        # periods 1 and 2: the largest step over the window against the limit (max |Δ| > lim exactly
+        # when some |Δ| > lim)
         fail1 = np.zeros(n, np.bool_)
         fail2 = np.zeros(n, np.bool_)
+        md = np.empty((k, n))
         if pmax >= 1:
-            _fails(REC, lo, n, lim, 1, fail1)
+            _max_step(REC, lo, hi, 1, md)
+            for j in range(k):
+                for i in range(n):
+                    fail1[i] |= md[j, i] > lim[j, i]
         else:
             fail1[:] = True
         if pmax >= 2:
-            _fails(REC, lo, n, lim, 2, fail2)
+            _max_step(REC, lo, hi, 2, md)
+            for j in range(k):
+                for i in range(n):
+                    fail2[i] |= md[j, i] > lim[j, i]
         else:
             fail2[:] = True
-        pt = np.empty((R, k))
+        pt = np.empty((k, R))
+        dmax = np.empty((k, pmax + 1))
         for i in range(n):
             b = lo + i
             PERIOD[b] = 0
@@ -149,18 +177,29 @@ def _window_stats(REC, REF, max_period, tol, escape_factor, PERIOD, MISMATCH, ES
                 continue
             ESCAPE[b] = last[i] > escape_factor * max(first[i], 2.2250738585072014e-308)
             found = 1 if not fail1[i] else (2 if not fail2[i] else 0)
-            if found == 0 and pmax >= 3:
-                for t in range(R):
-                    for j in range(k):
-                        pt[t, j] = REC[t, j, b]
+            if found == 0:
+                # every period at once: dmax[j, p] = max_t |x_{t+p, j} − x_{t, j}|, the inner loop
+                # over p along contiguous memory (vectorised); p is a period exactly when
+                # dmax[j, p] <= lim[j] for every variable j
+                for j in range(k):
+                    for t in range(R):
+                        pt[j, t] = REC[t, j, b]
+                dmax[:, :] = 0.0
+                for j in range(k):
+                    row = pt[j]
+                    dm = dmax[j]
+                    for t in range(R - 1):
+                        a = row[t]
+                        ahead = row[t + 1:t + 1 + min(pmax, R - 1 - t)]
+                        for p in range(ahead.shape[0]):
+                            d = abs(ahead[p] - a)
+                            m = dm[p + 1]
+                            dm[p + 1] = d if d > m else m
                 for p in range(3, pmax + 1):
                     ok = True
-                    for t in range(R - p):
-                        for j in range(k):
-                            if abs(pt[t + p, j] - pt[t, j]) > lim[j, i]:
-                                ok = False
-                        if not ok:
-                            break
+                    for j in range(k):
+                        if dmax[j, p] > lim[j, i]:
+                            ok = False
                     if ok:
                         found = p
                         break
@@ -173,25 +212,17 @@ def _window_stats(REC, REF, max_period, tol, escape_factor, PERIOD, MISMATCH, ES
                         if abs(REC[t2, j, b] - REC[t, j, b]) > lim[j, i]:
                             DRIFT[b] = True
                 continue
-            if pmax < 3:
-                for t in range(R):
-                    for j in range(k):
-                        pt[t, j] = REC[t, j, b]
-            # no period: how far from periodic the window is (min over p of the largest scaled mismatch)
+            # no period: how far from periodic the window is, min over p of max_{t, j} |Δ| / s_j;
+            # max_t fl(|Δ_t| / s) = fl(max_t |Δ_t| / s) (correctly rounded division by s > 0 is monotonic)
             best = np.inf
             for p in range(1, pmax + 1):
                 m = 0.0
-                for t in range(R - p):
-                    for j in range(k):
-                        s = scale[j, i]
-                        if s > 0.0:
-                            d = abs(pt[t + p, j] - pt[t, j]) / s
-                            if d > m:
-                                m = d
-                    if m >= best:
-                        break
-                if m < best:
-                    best = m
+                for j in range(k):
+                    sj = scale[j, i]
+                    if sj > 0.0:
+                        v = dmax[j, p] / sj
+                        m = v if v > m else m
+                best = m if m < best else best
             MISMATCH[b] = best
 
 

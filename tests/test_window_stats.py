@@ -1,0 +1,90 @@
+"""The compiled window statistics of the scans (period, mismatch, escape, drift) against a plain
+NumPy reading of their definitions, point by point, on periodic, drifting, escaping, chaotic and
+degenerate windows drawn by Hypothesis."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symsharp.dynamics.pointwork import window_stats
+
+from hypothesis_budget import examples
+
+
+def reference(rec, ref, max_period, tol, escape_factor):
+    """One point: rec (R, k), ref (k,) -> (period, mismatch, escape, drift), by the definitions."""
+    R, k = rec.shape
+    if not np.all(np.abs(rec) <= 1e300) or not np.isfinite(np.abs(rec).sum()) or np.abs(rec).sum() > 1e300:
+        return 0, np.inf, False, False
+    pmax = min(max_period, R // 2)
+    q = max(1, R // 4)
+    scale = np.maximum(np.where(np.abs(ref) <= 1e300, np.abs(ref), 0.0), np.abs(rec).max(axis=0))
+    lim = tol * scale
+    escape = np.abs(rec[R - q:]).max() > escape_factor * max(np.abs(rec[:q]).max(), 2.2250738585072014e-308)
+    for p in range(1, pmax + 1):
+        if np.all(np.abs(rec[p:] - rec[:-p]) <= lim):
+            drift = any(np.any(np.abs(rec[t + p * ((R - 1 - t) // p)] - rec[t]) > lim) for t in range(p))
+            return p, 0.0, escape, drift
+    best = np.inf
+    for p in range(1, pmax + 1):
+        d = np.abs(rec[p:] - rec[:-p])
+        m = max((float((d[:, j] / scale[j]).max()) for j in range(k) if scale[j] > 0), default=0.0)
+        best = min(best, m)
+    return 0, best, escape, False
+
+
+def _window(kind, R, k, period, rng):
+    t = np.arange(R)[:, None]
+    if kind == "cycle":
+        base = rng.standard_normal((period, k))
+        return base[t[:, 0] % period]
+    if kind == "drifting":
+        base = rng.standard_normal((period, k))
+        return base[t[:, 0] % period] * (1 + 1e-3 * t / R)
+    if kind == "escaping":
+        return rng.standard_normal((R, k)) * np.exp(t / 8.0)
+    if kind == "chaotic":
+        x = np.empty((R, k))
+        x[0] = rng.uniform(0.1, 0.9, k)
+        for i in range(1, R):
+            x[i] = 3.99 * x[i - 1] * (1 - x[i - 1])
+        return x
+    if kind == "zero-variable":
+        x = rng.standard_normal((R, k))
+        x[:, 0] = 0.0
+        return x
+    if kind == "non-finite":
+        x = rng.standard_normal((R, k))
+        x[R // 2, k - 1] = np.inf
+        return x
+    return rng.standard_normal((R, k))
+
+
+KINDS = ("cycle", "drifting", "escaping", "chaotic", "zero-variable", "non-finite", "noise")
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1), R=st.integers(2, 80), k=st.integers(1, 3), B=st.integers(1, 150),
+       max_period=st.integers(1, 40), tol=st.sampled_from([0.0, 1e-8, 1e-3]))
+def test_window_stats_match_their_definitions(seed, R, k, B, max_period, tol):
+    rng = np.random.default_rng(seed)
+    kinds = rng.choice(KINDS, size=B)
+    periods = rng.integers(1, 12, size=B)
+    rec = np.stack([_window(kd, R, k, int(p), rng) for kd, p in zip(kinds, periods)], axis=2)  # (R, k, B)
+    ref = np.abs(rng.standard_normal((k, B))) * rng.choice([0.0, 1.0], size=(k, B))
+    per, mis, esc, drift = window_stats(rec, ref, max_period, tol, 4.0)
+    for b in range(B):
+        want = reference(rec[:, :, b], ref[:, b], max_period, tol, 4.0)
+        got = (int(per[b]), float(mis[b]), bool(esc[b]), bool(drift[b]))
+        assert got == want, (b, kinds[b], periods[b], got, want)
+
+
+def test_window_stats_find_the_period_of_a_cycle_and_not_of_chaos():
+    rng = np.random.default_rng(3)
+    R = 64
+    cyc = _window("cycle", R, 2, 5, rng)
+    cha = _window("chaotic", R, 2, 1, rng)
+    per, mis, _, _ = window_stats(np.stack([cyc, cha], axis=2), np.zeros((2, 2)), 16, 1e-9, 4.0)
+    assert per.tolist() == [5, 0]
+    assert mis[0] == 0.0 and 0.05 < mis[1] <= 1.0
