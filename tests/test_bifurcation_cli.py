@@ -33,7 +33,7 @@ def cli_error(*argv):
 def test_logistic_gd_flips_in_closed_form():
     """GD on L = w²/2 − w³/3 is w ↦ (1 − η)w + ηw², the logistic map with r = 1 − η: flips at
     r = −1 and r = 1 − √6, i.e. η = 2 and η = √6; the cascade accumulates at η ≈ 2.5699456718709."""
-    out = cli_json("bifurcation", "custom", "--loss", "w**2/2 - w**3/3", "--init", "w=0.3", "--eta", "1.5:2.6:2",
+    out = cli_json("bifurcation", "custom", "--loss", "w**2/2 - w**3/3", "--init", "w=0.3", "--eta", "1.5:2.6",
                    "--flips", "6", "--digits", "15", "--grid", "3000", "--no-windows", "--no-crisis")
     assert out["param"] == "eta" and out["model"] == "custom"
     assert out["flips"][0] == pytest.approx(2.0, abs=1e-12)
@@ -134,6 +134,8 @@ def test_plugin_model_from_the_command_line_alone(tmp_path):
     (["bifurcation", "uv", "--eta", "9:12:2", "--digits", "5"], "--digits"),
     (["bifurcation", "chain", "--batch", "3", "--eta", "0.1:1:2"], "deterministic"),
     (["bifurcation", "uv", "--eta", "9:12:2", "--out", "/nonexistent/x.nc"], "does not exist"),
+    (["bifurcation", "uv", "--eta", "9:x"], "must look like A:B"),
+    (["bifurcation", "uv", "--eta", "9:20"], "diverges at eta = 9; start the cascade"),
 ])
 def test_bad_input_is_one_line(argv, words):
     assert words in cli_error(*argv)

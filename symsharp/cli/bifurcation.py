@@ -42,6 +42,19 @@ def _bounded(value, what, lo, hi):
     return value
 
 
+def _range(value):
+    """``A:B`` (the continuation range: only its ends matter) as the grid ``A:B:2``; anything else
+    unchanged (``start:stop:count`` is accepted too)."""
+    if isinstance(value, str) and value.count(":") == 1:
+        a, b = (t.strip() for t in value.split(":"))
+        try:
+            float(a), float(b)
+        except ValueError:
+            raise UsageError(f"range {value!r} must look like A:B with two numbers, e.g. 5:20") from None
+        return f"{a}:{b}:2"
+    return value
+
+
 def bifurcation_command(args) -> int:
     from ..analysis.bifurcation import bifurcation_analysis
     from ..models.generic import model_family
@@ -61,13 +74,13 @@ def bifurcation_command(args) -> int:
         from ..plots import check_figure_path
 
         check_figure_path(args.plot)
-    values = option_values(args, spec.options_for("dynamics"))
+    values = {k: _range(v) for k, v in option_values(args, spec.options_for("dynamics")).items()}
     nonscan = {k: v for k, v in values.items() if not spec.option_is_scan(k)}
     specs = spec.scan_specs(values)
     grids = {k: parse_grid(v, k) for k, v in specs.items()}
     multi = [k for k, g in grids.items() if g.size > 1]
     if len(multi) != 1:
-        raise UsageError("bifurcation needs exactly one option given as a range start:stop:count (e.g. --eta 5:20:2), "
+        raise UsageError("bifurcation needs exactly one option given as a range A:B (e.g. --eta 5:20), "
                          f"got {len(multi)}{': ' + ', '.join(multi) if multi else ''}")
     param = multi[0]
     lo, hi = float(grids[param].min()), float(grids[param].max())

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         mp = bsub.add_parser(name, help=spec.description, description=spec.description)
         add_model_options(mp, spec.options_for("dynamics"),
-                          f"{name} model options (the continuation parameter as a range start:stop:count)")
+                          f"{name} model options (the continuation parameter as a range A:B)")
         add_bifurcation_arguments(mp)
 
     from .precision import add_precision_parser

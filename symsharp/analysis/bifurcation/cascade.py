@@ -42,7 +42,10 @@ def attractor_cycle(fam: MapFamily, x0, param, transient: int = 5000, max_period
     x0 = np.asarray(x0, dtype=np.float64).reshape(1, fam.k)
     tr = fam.iterate(x0, [param], steps=int(transient), threshold=DIVERGE)
     if tr.diverged[0]:
-        raise BifurcationError(f"the orbit from the given state diverges at {fam.param} = {float(param):.12g}")
+        state = ", ".join(f"{s} = {float(v):.6g}" for s, v in zip(fam.state, x0[0]))
+        raise BifurcationError(f"the orbit from the given state ({state}) diverges at {fam.param} = {float(param):.12g}; "
+                               f"start the cascade (--start) at a value of {fam.param} where it stays bounded, or give another "
+                               "initial state (the model's state options)")
     rec = fam.iterate(tr.x, [param], steps=4 * max_period, record_every=1, threshold=DIVERGE)
     p = int(detect_periods(rec.records, max_period, tol)[0])
     if p == 0:
