@@ -134,15 +134,21 @@ def save_result(ds, path) -> Path:
                                                          encoding=_nc_encoding(enc)))
 
 
-def write_atomically(path, writer, suffix: str = ".tmp") -> Path:
+def write_atomically(path, writer, suffix: str = ".tmp", keep_existing: bool = False) -> Path | None:
     """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place (usual
-    permissions); on any failure the temporary file is removed and nothing appears at ``path``."""
+    permissions); on any failure the temporary file is removed and nothing appears at ``path``.
+
+    ``keep_existing``: if ``path`` exists by the time the file is written (another process won the
+    race), keep that file, discard this one and return None."""
     p = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent if str(p.parent) else ".")
     os.close(fd)
     try:
         writer(tmp)
         _public_mode(tmp)
+        if keep_existing and p.exists():
+            os.unlink(tmp)
+            return None
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

@@ -13,7 +13,6 @@ import hashlib
 import importlib.util
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ENV_VAR = "SYMSHARP_CACHE"
@@ -44,26 +43,22 @@ def content_hash(*parts) -> str:
 
 
 def atomic_write(path: Path, text: str) -> bool:
-    """Write ``text`` to ``path`` atomically unless the file already exists.
+    """Write ``text`` to ``path`` atomically (:func:`symsharp.io.write_atomically`) unless the file
+    already exists; a file another process wrote meanwhile is kept (with its Numba cache).
 
     Returns True when this call created the file."""
+    from ..io import write_atomically
+
     if path.exists():
         return False
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        if path.exists():  # another process won the race; keep its file (and its Numba cache)
-            os.unlink(tmp)
-            return False
-        os.replace(tmp, path)
-        return True
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    return write_atomically(path, write, suffix=".tmp", keep_existing=True) is not None
 
 
 def import_file(path: Path):
