@@ -95,7 +95,7 @@ def test_no_arguments_prints_the_usage():
 
 def _long_scan(tmp_path):
     return [sys.executable, "-m", "symsharp.cli", "orbit", "uv", "--eta", "5:17:4000", "--f0", "0", "--lam0", "0.1",
-            "--transient", "2000000", "--keep", "64", "--progress", "--out", str(tmp_path / "big.nc")]
+            "--transient", "50000000", "--keep", "64", "--progress", "--out", str(tmp_path / "big.nc")]
 
 
 @pytest.mark.parametrize("sig,status,word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])

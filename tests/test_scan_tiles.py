@@ -129,6 +129,28 @@ def test_tiles_and_progress_bar_never_change_the_answer(uv, reference):
     assert reference["regime"].dtype == np.int8 and set(np.unique(reference["regime"].values)) >= {0, 5}
 
 
+def test_long_iterations_in_chunks_give_the_same_bits(uv, reference, monkeypatch):
+    """A long transient runs in kernel calls of a bounded size (so that signals take effect); the
+    chunks never change a trajectory that stays bounded, its divergence step or its loss peak."""
+    from symsharp.dynamics import points
+
+    k = uv.kernel
+    e, l = np.meshgrid(np.linspace(6, 21, 40), np.linspace(0.01, 0.4, 9))
+    x0, P, _ = uv.prepare({"eta": np.r_[e.ravel(), np.linspace(20.0, 20.3, 100)],
+                           "lam0": np.r_[l.ravel(), np.full(100, 0.2003)],
+                           "f0": np.r_[np.zeros(e.size), np.full(100, 1.001)]})
+    one = k.iterate(x0, P, steps=1000, monitor=True)
+    # bounded orbits, and orbits that escape at the first check or only after a chaotic transient
+    assert (~one.diverged).sum() > 100 and (one.diverged_at == 16).sum() > 100 and (one.diverged_at > 48).sum() > 10
+    for chunk in (16, 48, 992):
+        ch = points.iterate_in_chunks(k, x0, P, 1000, 1e8, 16, monitor=True, chunk=chunk)
+        ok = ~one.diverged
+        assert np.array_equal(ch.diverged, one.diverged) and np.array_equal(ch.diverged_at, one.diverged_at)
+        assert np.array_equal(ch.x[ok], one.x[ok]) and np.array_equal(ch.peak[ok], one.peak[ok])
+    monkeypatch.setattr(points, "CHUNK_POINT_STEPS", 1000)  # a few steps per call: the scan is unchanged
+    assert_identical(reference, scan.phase(uv, UV_PHASE, **SMALL))
+
+
 def test_zarr_store_is_written_tile_by_tile_and_resumes(uv, reference, tmp_path, monkeypatch):
     from symsharp.dynamics import store
 

@@ -27,6 +27,42 @@ from .pointwork import tangent_vectors, window_stats
 SETTLE_FACTOR = 8
 """Default cap of a settled run: this many times max(transient, 1000) steps in all."""
 
+CHUNK_POINT_STEPS = 1 << 31
+"""Map steps (points × steps) per kernel call of a long iteration: a scan returns to Python about
+once a second, so that Ctrl-C and SIGTERM take effect promptly.  The answers do not depend on it
+(see :func:`iterate_in_chunks`)."""
+
+
+def iterate_in_chunks(kernel: CompiledMap, x, P, steps: int, threshold: float, check_every: int,
+                      monitor: bool = False, chunk: int | None = None) -> Trajectories:
+    """:meth:`CompiledMap.iterate` without records, in calls of at most ``chunk`` steps (default:
+    about :data:`CHUNK_POINT_STEPS` map steps per call, a multiple of ``check_every``).
+
+    Bit for bit the same as one call for every trajectory that does not diverge: the state evolves by
+    the same operations, divergence checks fall on the same absolute steps (chunks are whole
+    multiples of ``check_every``), ``diverged_at`` counts from the start and the monitored peak is
+    the maximum over the same states.  (A diverged trajectory's final state is not defined.)"""
+    G = len(x)
+    if chunk is None:
+        chunk = (CHUNK_POINT_STEPS // max(G, 1)) // check_every * check_every
+    chunk = max(check_every, int(chunk) // check_every * check_every)
+    if steps <= chunk:
+        return kernel.iterate(x, P, steps=steps, threshold=threshold, check_every=check_every, monitor=monitor)
+    done, cur, div, peak = 0, x, None, None
+    at = np.full(G, -1, np.int64)
+    while done < steps:
+        n = min(chunk, steps - done)
+        tr = kernel.iterate(cur, P, steps=n, threshold=threshold, check_every=check_every, monitor=monitor,
+                            diverged=div)
+        at = np.where(at >= 0, at, np.where(tr.diverged_at >= 0, tr.diverged_at + done, -1))
+        div = tr.diverged
+        if monitor:
+            peak = tr.peak if peak is None else np.maximum(peak, tr.peak)
+        cur = tr.x
+        done += n
+    return Trajectories(x=cur, records=None, record_steps=np.zeros(0, np.int64), diverged=div, diverged_at=at,
+                        peak=peak)
+
 
 @dataclass(frozen=True)
 class OrbitSettings:
@@ -142,7 +178,7 @@ def orbit_points(kernel: CompiledMap, x0, P, st: OrbitSettings, observable: str 
         tr, starts, seed_out = _continued_transients(kernel, x0, P, st.transient, thr, ce, mon, seed_state)
         starts = np.asarray(starts, dtype=np.float64)
     else:
-        tr = kernel.iterate(x0, P, steps=st.transient, threshold=thr, check_every=ce, monitor=mon)
+        tr = iterate_in_chunks(kernel, x0, P, st.transient, thr, ce, mon)
         starts = x0
     ref = np.ascontiguousarray(np.abs(starts).T)
     x = tr.x
@@ -196,7 +232,7 @@ def orbit_points(kernel: CompiledMap, x0, P, st: OrbitSettings, observable: str 
         if not nxt.size:
             break
         extended[nxt] = True
-        e = kernel.iterate(x[nxt], P[nxt], steps=ext, threshold=thr, check_every=ce, monitor=mon)
+        e = iterate_in_chunks(kernel, x[nxt], P[nxt], ext, thr, ce, mon)
         x[nxt] = e.x
         if mon:
             peak[nxt] = np.maximum(peak[nxt], e.peak.astype(np.float64))
@@ -317,7 +353,7 @@ def lyapunov_points(kernel: CompiledMap, x0, P, steps: int, transient: int = 0, 
     x0 = np.asarray(x0, dtype=np.float64)
     P = np.asarray(P, dtype=np.float64)
     V = tangent_vectors(x0, P, seed) if v0 is None else v0
-    tr = kernel.iterate(x0, P, steps=transient, threshold=threshold, check_every=check_every)
+    tr = iterate_in_chunks(kernel, x0, P, transient, threshold, check_every)
     xf, _, acc, div, at2 = kernel.tangent(tr.x, P, V, steps=steps, threshold=threshold, check_every=check_every,
                                           diverged=tr.diverged)
     at = np.where(tr.diverged_at >= 0, tr.diverged_at, np.where(at2 >= 0, at2 + int(transient), -1))
