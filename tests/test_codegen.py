@@ -385,3 +385,31 @@ def test_content_hash_and_recipe_cache(tmp_path, monkeypatch):
     k1 = cached_map("probe-recipe", build)
     k2 = cached_map("probe-recipe", build)
     assert len(calls) == 1 and k1.path == k2.path
+
+
+def test_symbolic_maps_are_derived_once_and_again_when_a_derivation_changes(tmp_path, monkeypatch):
+    from symsharp.codegen import kernel
+
+    monkeypatch.setenv("SYMSHARP_CACHE", str(tmp_path))
+    w, r = sp.symbols("w r", real=True)
+    calls = []
+
+    def build():
+        calls.append(1)
+        return dict(step={w: w - r * sp.sin(w)}, state=[w], params=[r], name="symbolic_probe")
+
+    first = kernel.cached_symbolic("probe", build)
+    again = kernel.cached_symbolic("probe", build)
+    assert len(calls) == 1 and again["step"] == first["step"] and again["state"] == [w]
+    (pickled,) = (tmp_path / "maps").iterdir()
+    pickled.write_bytes(b"not a pickle")  # a corrupt file is derived again, not fatal
+    assert kernel.cached_symbolic("probe", build)["step"] == first["step"] and len(calls) == 2
+    # an edit anywhere under models/ or symbolic/ (sub-packages included) changes the key
+    src = kernel._symbolic_sources_hash()
+    real_read = kernel.Path.read_bytes
+    monkeypatch.setattr(kernel.Path, "read_bytes", lambda self: real_read(self) + (
+        b"# edited" if self.name == "model.py" and self.parent.name == "uv" else b""))
+    assert kernel._symbolic_sources_hash() != src
+    monkeypatch.undo()
+    monkeypatch.setenv("SYMSHARP_CACHE", str(tmp_path))
+    assert kernel._symbolic_sources_hash() == src

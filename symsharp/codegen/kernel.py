@@ -17,6 +17,7 @@ from typing import Callable, Mapping, Sequence
 import numba
 import numpy as np
 
+from ..io import write_atomically
 from .cache import atomic_write, cache_dir, content_hash, import_file
 from .common import DTYPES, GENERATOR_VERSION, CodegenError
 
@@ -473,9 +474,9 @@ def _generator_sources_hash() -> str:
 def _symbolic_sources_hash() -> str:
     """Hash of the source files the derivations depend on (models, symbolic layer, recipes)."""
     root = Path(__file__).resolve().parent.parent
-    files = sorted(list((root / "models").glob("*.py")) + list((root / "symbolic").glob("*.py"))
+    files = sorted(list((root / "models").rglob("*.py")) + list((root / "symbolic").rglob("*.py"))
                    + [Path(__file__).with_name("maps.py")])
-    return content_hash(*[f.name + ":" + content_hash(f.read_bytes()) for f in files if f.exists()])
+    return content_hash(*[str(f.relative_to(root)) + ":" + content_hash(f.read_bytes()) for f in files if f.exists()])
 
 
 def cached_map(recipe: str, build: Callable[[], dict], dtype: str = "float64") -> CompiledMap:
@@ -499,7 +500,33 @@ def cached_map(recipe: str, build: Callable[[], dict], dtype: str = "float64") -
                 discard_kernel(target)
     cm = compile_map(dtype=dtype, **build())
     ref.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ref.with_name(ref.name + f".{os.getpid()}.tmp")
-    tmp.write_text(cm.path.name, encoding="utf-8")
-    os.replace(tmp, ref)
+    write_atomically(ref, lambda tmp: Path(tmp).write_text(cm.path.name, encoding="utf-8"))
     return cm
+
+
+def cached_symbolic(recipe: str, build: Callable[[], dict]) -> dict:
+    """The SymPy map ``build()`` returns (the keyword arguments of :func:`compile_map`), derived
+    only once: pickled in the cache folder under the recipe, the SymPy version and a hash of the
+    symbolic layer's and the models' source files (so any change to a derivation derives again).
+    The cache folder is trusted like the kernel modules in it, which are imported."""
+    import pickle
+
+    import sympy as sp
+
+    key = content_hash("symbolic", recipe, sp.__version__, _symbolic_sources_hash())
+    path = cache_dir() / "maps" / f"{key[:32]}.pickle"
+    if path.exists():
+        try:
+            with open(path, "rb") as fh:
+                kw = pickle.load(fh)
+            if isinstance(kw, dict) and "step" in kw:
+                return kw
+        except Exception:  # noqa: BLE001 - a corrupt file: derive again and overwrite it
+            pass
+    kw = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, lambda tmp: Path(tmp).write_bytes(pickle.dumps(kw)))
+    except OSError:  # a read-only cache only costs the derivation next time
+        pass
+    return kw

@@ -64,9 +64,12 @@ def _system(o, dtype):
 
 
 def _symbolic_map(o):
+    from ...codegen.kernel import cached_symbolic
     from .system import _function_space_kwargs
 
-    return _function_space_kwargs(3, 2, None)  # the map uv_system() compiles
+    # the map uv_system() compiles, derived once and then loaded from the cache
+    return cached_symbolic("uv_function_space(width=3, input_dim=2, alpha=None)",
+                           lambda: _function_space_kwargs(3, 2, None))
 
 
 def _claims():
