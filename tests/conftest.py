@@ -91,3 +91,15 @@ def assert_close(actual, expected, rtol=1e-8, scale=None, what=""):
 def nx():
     return types.SimpleNamespace(fd_grad=fd_grad, fd_jac=fd_jac, fd_hess=fd_hess, lamb=lamb,
                                  abs_terms=abs_terms, assert_close=assert_close)
+
+
+# ----------------------------------------------------------------------------- claims, checked once
+
+@pytest.fixture(scope="session")
+def claim_results():
+    """{claim id: Result} of one ``verify()`` over every registered claim, shared by the test modules
+    that check statuses (each checker is deterministic, so one run serves them all)."""
+    from symsharp.claims import verify
+
+    return {r.claim.id: r for r in verify()}
+
