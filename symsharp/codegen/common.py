@@ -12,3 +12,14 @@ DTYPES = ("float64", "float32")
 
 class CodegenError(SymsharpError):
     """An expression cannot be turned into a kernel (one clear sentence, shown to the user)."""
+
+
+def nonneg_int(value, what) -> int:
+    """``value`` as an int when it is a whole number >= 0, else a one-line :class:`CodegenError`."""
+    try:
+        iv = int(value)
+    except (TypeError, ValueError):
+        raise CodegenError(f"{what} must be a non-negative integer, got {value!r}") from None
+    if iv != value or iv < 0:
+        raise CodegenError(f"{what} must be a non-negative integer, got {value!r}")
+    return iv

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..io import write_atomically
 from .cache import atomic_write, cache_dir, content_hash, import_file
-from .common import DTYPES, GENERATOR_VERSION, CodegenError
+from .common import DTYPES, GENERATOR_VERSION, CodegenError, nonneg_int as _nonneg_int
 
 DEFAULT_THRESHOLD = 1e8
 DEFAULT_CHECK_EVERY = 16
@@ -275,16 +275,6 @@ def _restore_compiled_map(name: str, source: str) -> "CompiledMap":
     elif path.read_text(encoding="utf-8") != source:
         raise CodegenError(f"kernel file {str(path)!r} differs from the kernel sent to this process; delete it")
     return load_kernel(path)
-
-
-def _nonneg_int(value, what) -> int:
-    try:
-        iv = int(value)
-    except (TypeError, ValueError):
-        raise CodegenError(f"{what} must be a non-negative integer, got {value!r}") from None
-    if iv != value or iv < 0:
-        raise CodegenError(f"{what} must be a non-negative integer, got {value!r}")
-    return iv
 
 
 # --------------------------------------------------------------------------------- compile_map

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..cache import atomic_write, cache_dir, content_hash, import_file
 from ..common import CodegenError
+from ..common import nonneg_int as _nonneg
 from .spec import Arith, dd_split, parse_arith, round_float_array, round_to_format
 
 ARITH_GENERATOR_VERSION = 1
@@ -380,16 +381,6 @@ class ArithKernel:
                         records=np.moveaxis(rec, 2, 1) if R else None,
                         records_lo=np.moveaxis(recl, 2, 1) if (R and self.format == "dd") else None,
                         record_steps=rsteps, diverged=div, diverged_at=div_at)
-
-
-def _nonneg(v, what) -> int:
-    try:
-        iv = int(v)
-    except (TypeError, ValueError):
-        raise CodegenError(f"{what} must be a non-negative integer, got {v!r}") from None
-    if iv != v or iv < 0:
-        raise CodegenError(f"{what} must be a non-negative integer, got {v!r}")
-    return iv
 
 
 # ============================================================================== compile
