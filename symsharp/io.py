@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -39,21 +40,49 @@ class ResultError(SymsharpError):
 _VERSIONS = None
 
 
+def _installed_versions() -> dict:
+    """{normalised distribution name: version} from the names of the ``NAME-VERSION.dist-info``
+    folders on ``sys.path`` (one directory listing per path entry; the first entry wins, as for
+    imports)."""
+    import sys
+
+    found = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for n in names:
+            if n.endswith(".dist-info") and "-" in n:
+                name, _, ver = n[:-len(".dist-info")].partition("-")
+                found.setdefault(re.sub(r"[-_.]+", "_", name).lower(), ver)
+    return found
+
+
 def versions() -> dict:
-    """Versions of Python, symsharp and the libraries a result depends on (stored with every result)."""
+    """Versions of Python, symsharp and the libraries a result depends on (stored with every result).
+
+    Read from the installed distributions' ``dist-info`` folder names (a directory listing, not a
+    metadata parse per package: this runs in every command), with :mod:`importlib.metadata` for any
+    package not found that way."""
     global _VERSIONS
     if _VERSIONS is not None:
         return dict(_VERSIONS)
-    import importlib.metadata as md
     import platform
 
     out = {"python": platform.python_version()}
+    installed = _installed_versions()
     for pkg in ("symsharp", "numpy", "scipy", "numba", "llvmlite", "sympy", "xarray", "mpmath", "gmpy2",
                 "python-flint", "zarr", "h5netcdf", "dask", "distributed"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
+        ver = installed.get(re.sub(r"[-_.]+", "_", pkg).lower())
+        if ver is None:
+            import importlib.metadata as md
+
+            try:
+                ver = md.version(pkg)
+            except md.PackageNotFoundError:
+                continue
+        out[pkg] = ver
     _VERSIONS = out
     return dict(out)
 

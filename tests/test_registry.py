@@ -208,3 +208,38 @@ def test_every_flag_has_help_text():
 
     walk(build_parser(), ["symsharp"])
     assert not missing, missing
+
+
+@pytest.mark.parametrize("argv", [
+    ["orbit", "uv", "--eta", "5:19:16", "--transient", "100", "--json"],
+    ["phase", "uv", "--eta", "1:15:8", "--lam0", "0.01:0.3:8", "--f0", "0"],
+    ["derive", "chain", "--depth", "3", "--json"],
+    ["run", "custom", "--loss", "(x*y-1)**2/2", "--steps", "5"],
+    ["bifurcation", "uv", "--eta", "10:14"],
+    ["precision", "horizon", "uv", "--eta", "15", "--steps", "10"],
+    ["route-to-chaos", "uv", "--flips", "3"],
+    ["data", "describe", "--data-kind", "digits"],
+    ["experiment", "chain-sharpness", "--vs", "N"],
+    ["models"],
+])
+def test_focused_parser_reads_a_command_line_like_the_full_parser(argv):
+    """`main` builds only the selected command's parsers (start-up time); what it reads must be
+    exactly what the full parser reads."""
+    from symsharp.cli.main import _focus, build_parser
+
+    focused = build_parser(_focus(argv))
+    assert vars(focused.parse_args(argv)) == vars(build_parser().parse_args(argv))
+    verbs = next(a for a in focused._actions if a.dest == "command").choices
+    assert set(verbs) == set(next(a for a in build_parser()._actions if a.dest == "command").choices)
+
+
+def test_versions_from_dist_info_names_match_importlib_metadata():
+    import importlib.metadata as md
+
+    from symsharp.io import versions
+
+    v = versions()
+    assert {"symsharp", "numpy", "numba", "sympy"} <= set(v)
+    for pkg, ver in v.items():
+        if pkg != "python":
+            assert ver == md.version(pkg), pkg

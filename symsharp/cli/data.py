@@ -34,11 +34,14 @@ def _data_options():
     return [opts[n] for n in spec.data_options if n in opts]
 
 
+DATA_HELP = "describe a data set: N, d, rank, σ₁, Q and the predicted sharpness Ŝ_D"
+
+
 def add_data_arguments(parent) -> argparse.ArgumentParser:
     """Add the ``data`` verb: ``parent`` is the subparsers object of the main parser (a ``data``
     parser is added to it) or a parser that becomes the ``data`` verb itself.  Returns it."""
     if isinstance(parent, argparse._SubParsersAction):
-        p = parent.add_parser("data", help="describe a data set: N, d, rank, σ₁, Q and the predicted sharpness Ŝ_D")
+        p = parent.add_parser("data", help=DATA_HELP)
     else:
         p = parent
     sub = p.add_subparsers(dest="data_action", required=True, parser_class=Parser, metavar="ACTION")

@@ -40,35 +40,70 @@ VERB_HELP = {
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from .. import __version__
 
-        return version("symsharp")
-    except Exception:  # noqa: BLE001 - not installed (running from a checkout)
-        return "unknown"
+    return __version__
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: prints the version (looked up only when asked)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser._print_message(f"symsharp {_version()}\n", sys.stdout)
+        parser.exit()
 
 
 # ---------------------------------------------------------------------------------- the parser
-def build_parser() -> argparse.ArgumentParser:
+def _focus(argv) -> tuple:
+    """(command, next word) of a command line: the parser then builds only what they select."""
+    words = []
+    for a in argv:
+        if a.startswith("-"):
+            break
+        words.append(a)
+        if len(words) == 2:
+            break
+    return tuple(words) + (None,) * (2 - len(words))
+
+
+def build_parser(focus=None) -> argparse.ArgumentParser:
+    """The ``symsharp`` parser.  ``focus`` = (command, word after it), e.g. ("orbit", "uv"): every
+    command is still there, but only the selected one gets its per-model sub-parsers, and only the
+    named model's if it is registered (a warm ``symsharp orbit uv`` does not build the hundred
+    parsers of every verb × model, nor scan the installed plug-ins).  Without ``focus`` (or for an
+    unknown model, ``--help`` and error messages) everything is built."""
     from ..models import available_models
+    from ..models.registry import registered_models
     from .bifurcation import add_bifurcation_arguments
     from .dynamics import add_dynamics_arguments
 
     p = _Parser(prog="symsharp", description="Exact mathematics and fast numerics for sharpness dynamics of GD. "
                                              "Every verb takes a registered model (symsharp models).")
-    p.add_argument("--version", action="version", version=f"symsharp {_version()}")
+    p.add_argument("--version", action=_VersionAction, help="show the version and exit")
     p.add_argument("--model-file", action="append", metavar="FILE.py",
                    help="load a model of your own (a Python file calling symsharp.models.register_model); "
                         "may be given anywhere on the line")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
-    models = available_models()
+    command, word = focus if focus is not None else (None, None)
+    registered = registered_models()
+    models = registered if (command is not None and word in registered) else available_models()
+
+    def models_for(verb) -> dict:
+        if command is None:
+            return models
+        if verb != command:
+            return {}
+        return {word: models[word]} if word in models else models
 
     ms = sub.add_parser("models", help="list the registered models")
     ms.add_argument("--json", action="store_true", help="print name, description, reduced map and source as JSON")
 
     d = sub.add_parser("derive", help=VERB_HELP["derive"])
     dsub = d.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
-    for name, spec in models.items():
+    for name, spec in models_for("derive").items():
         if spec.build is None and spec.derive is None:
             continue
         mp = dsub.add_parser(name, help=spec.description, description=spec.description)
@@ -80,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in ("run", "orbit", "phase", "lyapunov"):
         vp = sub.add_parser(verb, help=VERB_HELP[verb])
         vsub = vp.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
-        for name, spec in models.items():
+        for name, spec in models_for(verb).items():
             if spec.system is None:
                 continue
             mp = vsub.add_parser(name, help=spec.description, description=spec.description)
@@ -91,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bifurcation", help="route to chaos of a model's GD map: flips, Feigenbaum ratios, onset, "
                                            "windows, folds, Neimark–Sacker points, crisis")
     bsub = b.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
-    for name, spec in models.items():
+    for name, spec in models_for("bifurcation").items():
         if spec.system is None or spec.symbolic_map is None:
             continue
         mp = bsub.add_parser(name, help=spec.description, description=spec.description)
@@ -101,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .precision import add_precision_parser
 
-    add_precision_parser(sub, models)
+    add_precision_parser(sub, models if command in (None, "precision") else {})
 
     verbs = {}
     for name, spec in models.items():
@@ -111,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         vp = sub.add_parser(verb, help=entries[0][1].help)
         vsub = vp.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
         for name, cmd in entries:
+            if name not in models_for(verb):
+                continue
             mp = vsub.add_parser(name, help=cmd.help, description=cmd.help)
             cmd.add_arguments(mp)
 
@@ -119,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         ex = sub.add_parser("experiment", help="experiments of the models: " + ", ".join(experiments))
         esub = ex.add_subparsers(dest="name", required=True, parser_class=_Parser, metavar="NAME")
         for n, cmd in experiments.items():
+            if command not in (None, "experiment") or (word in experiments and n != word):
+                continue
             ep = esub.add_parser(n, help=cmd.help, description=cmd.help)
             cmd.add_arguments(ep)
 
@@ -138,9 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("result", help="a result file written with --out")
     pl.add_argument("--plot", required=True, metavar="FILE.png", help="figure file (.png, .pdf or .svg)")
 
-    from .data import add_data_arguments
+    from .data import DATA_HELP, add_data_arguments
 
-    add_data_arguments(sub)
+    if command in (None, "data"):
+        add_data_arguments(sub)
+    else:  # its options come from the dataset hooks of every model, plug-ins included
+        sub.add_parser("data", help=DATA_HELP)
     return p
 
 
@@ -497,7 +539,7 @@ def main(argv=None) -> int:
 
             for f in files:
                 load_model_file(f)
-        parser = build_parser()
+        parser = build_parser(_focus(argv))
         if not argv:
             parser.print_help()
             return 0

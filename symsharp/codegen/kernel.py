@@ -33,6 +33,37 @@ if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER ==
     numba.config.THREADING_LAYER = "workqueue"
 
 
+def _skip_numba_blas_probe() -> None:
+    """Start-up: when Numba's CPU target first loads (the first kernel called, also from the cache)
+    it imports ``numba.np.arraymath``, which probes for BLAS by importing ``scipy.linalg`` — about
+    0.3 s, a third of a warm ``symsharp orbit``, for kernels that never call BLAS.  SciPy is a
+    declared dependency, so the probe's answer is known: import ``arraymath`` now with the probe
+    answering "present" without the import.  Numba's linear-algebra functions keep their own check
+    (``numba.np.linalg.ensure_blas`` is restored at once) and still import SciPy when first used.
+    Skipped (the probe runs as usual) if SciPy is absent or Numba's layout differs."""
+    if "numba.np.arraymath" in sys.modules:
+        return
+    import importlib.util
+
+    try:
+        if importlib.util.find_spec("scipy") is None:
+            return
+        import numba.np.linalg as linalg
+    except Exception:  # pragma: no cover - unusual installations
+        return
+    probe = getattr(linalg, "ensure_blas", None)
+    if probe is None:  # pragma: no cover - other Numba versions
+        return
+    linalg.ensure_blas = lambda: None
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        linalg.ensure_blas = probe
+
+
+_skip_numba_blas_probe()
+
+
 @dataclass
 class Trajectories:
     """Result of :meth:`CompiledMap.iterate` (arrays in the caller's layout, batch first).

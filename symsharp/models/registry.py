@@ -241,6 +241,12 @@ def _load_entry_points() -> None:
             _PLUGIN_ERRORS.append(f"entry point {ep.name!r} ({ep.value}): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
 
+def registered_models() -> dict:
+    """{name: ModelSpec} registered so far (built-ins and loaded files), without looking for
+    installed plug-ins (see :func:`available_models`)."""
+    return dict(_MODELS)
+
+
 def available_models() -> dict:
     """{name: ModelSpec} of every registered model (built-ins, entry points, loaded files)."""
     _load_entry_points()
@@ -254,7 +260,11 @@ def plugin_errors() -> list:
 
 
 def get_model(name: str) -> ModelSpec:
-    """The spec registered under ``name`` (one-line error listing the known models)."""
+    """The spec registered under ``name`` (one-line error listing the known models).  Installed
+    plug-ins are looked up only for a name not registered yet (built-ins and loaded files need no
+    scan of the installed distributions)."""
+    if name in _MODELS:
+        return _MODELS[name]
     models = available_models()
     if name not in models:
         raise ModelError(f"unknown model {name!r}; registered models: {', '.join(sorted(models))} "
