@@ -207,6 +207,7 @@ class SourceBuilder:
         E(0, "import math")
         E(0, "import numpy as np")
         E(0, "import numba as nb")
+        E(0, "from symsharp.codegen.window import stats_block")
         E(0)
         E(0, f"NAME = {self.name!r}")
         E(0, f"KEY = {self.key!r}")
@@ -231,6 +232,7 @@ class SourceBuilder:
         self._serial(E, "observe", list(self.obs.values()), "OUT[{j}, i]")
         self._iterate(E)
         self._lyapunov(E)
+        self._lyapunov(E, window=True)
         return E.text
 
     def _loads(self, E, ind, src_x="X", src_p="P", idx="i", params=None):
@@ -360,19 +362,33 @@ class SourceBuilder:
             E(2, f"X[{i}, lo:hi] = s{i}")
         E(0)
 
-    def _lyapunov(self, E):
+    def _lyapunov(self, E, window=False):
+        """``lyapunov``, or with ``window`` the fused ``window`` kernel: the same tangent steps, the
+        states recorded into a tile-local buffer (in cache) and examined there by
+        :func:`symsharp.codegen.window.stats_block` (periods, mismatch, escape, drift); ``OUT``
+        receives the records only if ``out_rec``."""
         k = self.k
         jac = [self.J[a, b] for a in range(k) for b in range(k)]
         hl, hoisted, hot, hnames = self._hoist(list(self.F) + jac, "l")
         E(0, "@nb.njit(cache=True, parallel=True)")
-        E(0, "def lyapunov(X, P, V, steps, thr, check_every, DIV, DIV_AT, SUM, tile, REC, record):")
-        E(1, '"""Advance X[k, B] and the unit tangent vectors V[k, B] in place; add Σ log|J v| to SUM;')
-        E(1, 'if ``record``, store the state after step t in REC[t - 1, :, b] (REC[steps, k, B])."""')
+        if window:
+            E(0, "def window(X, P, V, steps, thr, check_every, DIV, DIV_AT, SUM, tile, REF, max_period, tol, "
+                 "escape_factor, PERIOD, MISMATCH, ESCAPE, DRIFT, OUT, out_rec):")
+            E(1, '"""Advance X[k, B] and the unit tangent vectors V[k, B] in place, add Σ log|J v| to SUM, and')
+            E(1, "examine each tile's window of states after steps 1 … steps (REF[k, B]: scale floors) into")
+            E(1, 'PERIOD, MISMATCH, ESCAPE, DRIFT; with ``out_rec`` also store the records in OUT[steps, k, B]."""')
+        else:
+            E(0, "def lyapunov(X, P, V, steps, thr, check_every, DIV, DIV_AT, SUM, tile, REC, record):")
+            E(1, '"""Advance X[k, B] and the unit tangent vectors V[k, B] in place; add Σ log|J v| to SUM;')
+            E(1, 'if ``record``, store the state after step t in REC[t - 1, :, b] (REC[steps, k, B])."""')
         self._tile_head(E, hl, hoisted, self._used_params(hot))
         for i in range(k):
             E(2, f"v{i} = V[{i}, lo:hi].copy()")
         E(2, "prod = np.ones(n, np.float64)")
         E(2, "acc = np.zeros(n, np.float64)")
+        if window:
+            E(2, f"rec = np.empty((steps, {k}, n), {self._dt()})")
+            E(2, "done = 0")
         E(2, "for t in range(1, steps + 1):")
         E(3, "for i in range(n):")
         loads, lines, outs = self._hot(hot, hnames, "_t")
@@ -387,10 +403,16 @@ class SourceBuilder:
         for i in range(k):
             E(4, f"s{i}[i] = {outs[i]}")
         E(4, "prod[i] *= nrm")
-        E(3, "if record:")
-        E(4, "for i in range(n):")
-        for i in range(k):
-            E(5, f"REC[t - 1, {i}, lo + i] = s{i}[i]")
+        if window:
+            E(3, "for i in range(n):")
+            for i in range(k):
+                E(4, f"rec[t - 1, {i}, i] = s{i}[i]")
+            E(3, "done = t")
+        else:
+            E(3, "if record:")
+            E(4, "for i in range(n):")
+            for i in range(k):
+                E(5, f"REC[t - 1, {i}, lo + i] = s{i}[i]")
         E(3, f"if t % {LOG_EVERY} == 0 or t == steps:")
         E(4, "for i in range(n):")
         E(5, "acc[i] += math.log(prod[i])")
@@ -403,6 +425,14 @@ class SourceBuilder:
         for i in range(k):
             E(2, f"X[{i}, lo:hi] = s{i}")
             E(2, f"V[{i}, lo:hi] = v{i}")
+        if window:
+            E(2, "rec[done:] = np.nan  # a tile that stopped early (all diverged): defined, never used")
+            E(2, "if out_rec:")
+            E(3, "OUT[:, :, lo:hi] = rec")
+            E(2, "ref = REF[:, lo:hi]")
+            E(2, "for b0 in range(0, n, 64):")
+            E(3, "stats_block(rec, ref, b0, min(n, b0 + 64), max_period, tol, escape_factor, PERIOD[lo:hi], "
+                 "MISMATCH[lo:hi], ESCAPE[lo:hi], DRIFT[lo:hi])")
         E(0)
 
 

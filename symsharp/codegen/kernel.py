@@ -23,6 +23,9 @@ from .common import DTYPES, GENERATOR_VERSION, CodegenError, nonneg_int as _nonn
 
 DEFAULT_THRESHOLD = 1e8
 DEFAULT_CHECK_EVERY = 16
+WINDOW_TILE = 128
+"""Points per tile of :meth:`CompiledMap.window`: a tile's records (steps × k × 128 values) stay in
+the core's L2 cache between the steps that write them and the statistics that read them."""
 
 if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
     # Numba's work-queue threading layer: on this (shared, often oversubscribed) 2-core machine each
@@ -119,7 +122,7 @@ class CompiledMap:
     @property
     def dispatchers(self) -> dict:
         """The Numba dispatchers of this map (for inspecting compile/cache statistics)."""
-        return {n: getattr(self.module, n) for n in ("step", "jacobian", "observe", "iterate", "lyapunov")}
+        return {n: getattr(self.module, n) for n in ("step", "jacobian", "observe", "iterate", "lyapunov", "window")}
 
     # ----------------------------------------------------------------------------- inputs
     def param_array(self, p) -> np.ndarray:
@@ -246,6 +249,25 @@ class CompiledMap:
         return Trajectories(x=X.T.copy(), records=records, record_steps=rsteps, diverged=div,
                             diverged_at=div_at, peak=peak if monitor else None)
 
+    def _unit_vectors(self, v0, B: int) -> np.ndarray:
+        """Initial tangent vectors (k, B) in the kernel dtype: ``v0`` (B, k) or (k,) scaled to unit
+        length (all components equal if None)."""
+        if v0 is None:
+            return np.ones((self.k, B), self.dtype) / np.sqrt(self.k)
+        v = np.broadcast_to(np.asarray(v0, dtype=np.float64), (B, self.k))
+        nrm = np.linalg.norm(v, axis=1, keepdims=True)
+        if not np.all(nrm > 0):
+            raise CodegenError("initial tangent vectors must be nonzero")
+        return np.ascontiguousarray((v / nrm).T.astype(self.dtype))
+
+    def _wait_for_warmup(self) -> None:
+        if self._warmup is not None:  # let the warm-up process finish writing the compiled kernels
+            try:
+                self._warmup.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                pass
+            self._warmup = None
+
     def tangent(self, x0, p=None, v0=None, steps: int = 1, threshold: float = DEFAULT_THRESHOLD,
                 check_every: int = DEFAULT_CHECK_EVERY, tile: int | None = None, diverged=None,
                 record: bool = False, out_records=None):
@@ -258,24 +280,12 @@ class CompiledMap:
         given, receives the records instead of a new NaN-filled array (entries of trajectories
         that diverged are then undefined) — scans reuse one cache-sized buffer.  Each trajectory's
         numbers depend only on its own inputs, never on the tile or the batch it is computed in."""
-        if self._warmup is not None:  # let the warm-up process finish writing the compiled kernel
-            try:
-                self._warmup.wait(timeout=300)
-            except subprocess.TimeoutExpired:
-                pass
-            self._warmup = None
+        self._wait_for_warmup()
         steps = _nonneg_int(steps, "steps")
         check_every = max(1, _nonneg_int(check_every, "check_every"))
         X, P, lead = self._soa(x0, p)
         B = X.shape[1]
-        if v0 is None:
-            V = np.ones((self.k, B), self.dtype) / np.sqrt(self.k)
-        else:
-            v = np.broadcast_to(np.asarray(v0, dtype=np.float64), (B, self.k))
-            nrm = np.linalg.norm(v, axis=1, keepdims=True)
-            if not np.all(nrm > 0):
-                raise CodegenError("initial tangent vectors must be nonzero")
-            V = np.ascontiguousarray((v / nrm).T.astype(self.dtype))
+        V = self._unit_vectors(v0, B)
         div = np.zeros(B, np.bool_) if diverged is None else np.array(diverged, dtype=np.bool_).reshape(B)
         div_at = np.full(B, -1, np.int64)
         acc = np.zeros(B, np.float64)
@@ -291,6 +301,49 @@ class CompiledMap:
                                  div, div_at, acc, np.int64(self._tile(B, tile)), rec, bool(record))
         out = (X.T.copy(), V.T.copy(), acc, div, div_at)
         return out + (np.moveaxis(rec, 2, 1),) if record else out
+
+    def window(self, x0, p, v0, steps: int, ref, max_period: int, tol: float, escape_factor: float,
+               threshold: float = DEFAULT_THRESHOLD, check_every: int = DEFAULT_CHECK_EVERY, tile: int | None = None,
+               out_records=None) -> tuple:
+        """One orbit window of B points in one pass: ``steps`` tangent steps from states ``x0`` (B, k)
+        and unit tangent vectors ``v0`` (B, k), each tile's records examined while in cache by
+        :func:`symsharp.codegen.window.stats_block` with scale floors ``ref`` (k, B).
+
+        Returns (x, v, Σ log‖J v‖, diverged, diverged_at, period, mismatch, escaping, drifting), bit
+        for bit what :meth:`tangent` with ``record=True`` followed by
+        :func:`symsharp.dynamics.pointwork.window_stats` on its records gives (whatever the tile;
+        the statistics of points that diverged are not defined).  ``out_records`` (steps, k, B) in
+        the kernel dtype, if given, also receives the records."""
+        self._wait_for_warmup()
+        steps = _nonneg_int(steps, "steps")
+        if steps < 1:
+            raise CodegenError("a window needs steps >= 1")
+        check_every = max(1, _nonneg_int(check_every, "check_every"))
+        X, P, lead = self._soa(x0, p)
+        B = X.shape[1]
+        V = self._unit_vectors(v0, B)
+        REF = np.ascontiguousarray(np.broadcast_to(np.asarray(ref, dtype=np.float64), (self.k, B)))
+        div = np.zeros(B, np.bool_)
+        div_at = np.full(B, -1, np.int64)
+        acc = np.zeros(B, np.float64)
+        period = np.zeros(B, np.int64)
+        mismatch = np.full(B, np.inf)
+        escape = np.zeros(B, np.bool_)
+        drift = np.zeros(B, np.bool_)
+        if out_records is not None:
+            out = out_records
+            if out.shape != (steps, self.k, B) or out.dtype != self.dtype or not out.flags.c_contiguous:
+                raise CodegenError(f"out_records must be a C-contiguous {self.dtype.name} array of shape "
+                                   f"{(steps, self.k, B)}, got {out.dtype.name} {out.shape}")
+        else:
+            out = np.empty((0, self.k, B), self.dtype)
+        tile = WINDOW_TILE if tile is None else self._tile(B, tile)
+        with numba.parallel_chunksize(1):
+            self.module.window(X, P, V, np.int64(steps), np.float64(threshold), np.int64(check_every), div, div_at,
+                               acc, np.int64(tile), REF, np.int64(max_period), np.float64(tol),
+                               np.float64(escape_factor), period, mismatch, escape, drift, out,
+                               out_records is not None)
+        return X.T.copy(), V.T.copy(), acc, div, div_at, period, mismatch, escape, drift
 
     def __reduce__(self):
         """Pickle by source text: the receiving process (a Dask worker, possibly on another
@@ -451,7 +504,7 @@ def discard_kernel(path: Path) -> None:
 
 
 def _spawn_warmup(path: Path):
-    """Compile the tangent-map kernel of a freshly generated module in a second process while this
+    """Compile the window and tangent-map kernels of a freshly generated module in a second process while this
     one compiles the iterator: both are parallel Numba functions that take seconds to compile,
     and Numba's on-disk cache hands the result over.  Off when SYMSHARP_NO_WARMUP is set."""
     if os.environ.get("SYMSHARP_NO_WARMUP"):
@@ -465,10 +518,12 @@ def _spawn_warmup(path: Path):
 
 
 def warm_tangent(path) -> None:
-    """Compile (and so cache) the tangent-map kernel of a generated module, with the argument types
-    :meth:`CompiledMap.tangent` uses."""
+    """Compile (and so cache) the window and tangent-map kernels of a generated module, with the
+    argument types :meth:`CompiledMap.window` and :meth:`CompiledMap.tangent` use."""
     cm = load_kernel(path)
-    cm.tangent(np.zeros((1, cm.k)), np.ones((1, cm.m)), steps=1)
+    x, p, v = np.zeros((1, cm.k)), np.ones((1, cm.m)), np.ones((1, cm.k))
+    cm.window(x, p, v, 2, np.ones((cm.k, 1)), 1, 1e-8, 1e3)
+    cm.tangent(x, p, steps=1)
 
 
 def load_kernel(path, expected_key: str | None = None) -> CompiledMap:
@@ -489,7 +544,7 @@ def _generator_sources_hash() -> str:
     """Hash of the code generator's own source, so that a changed generator never reuses a
     kernel file written by an older one (in addition to ``GENERATOR_VERSION``)."""
     here = Path(__file__).resolve().parent
-    return content_hash(*[content_hash((here / f).read_bytes()) for f in ("generate.py", "printer.py", "common.py")])
+    return content_hash(*[content_hash((here / f).read_bytes()) for f in ("generate.py", "printer.py", "common.py", "window.py")])
 
 
 def _symbolic_sources_hash() -> str:

@@ -274,16 +274,43 @@ def orbit_points(kernel: CompiledMap, x0, P, st: OrbitSettings, observable: str 
 
 
 WINDOW_BATCH = 2048
-"""Points whose window is recorded and examined at once: the records (keep × k values per point)
+"""Points whose window is recorded and examined at once when the records leave the kernel (a
+separate Lyapunov length, or an observable's values): the records (keep × k values per point)
 stay in the core's cache between the kernel that writes them and the statistics that read them."""
+
+VALUES_BATCH = 16384
+"""Points per call of the fused window kernel when the observable's values are also wanted (bounds
+the records buffer to VALUES_BATCH × keep × k values)."""
 
 
 def _window(kernel, x, P, V, ref, st, tol, observable, observe_fn):
     """One kept window of n points: the records, periods and statistics, the Lyapunov sum, and the
-    observable's values (if asked), processed in cache-sized batches with one reused buffer."""
+    observable's values (if asked).  With a Lyapunov length equal to the window (the default) one
+    fused kernel (:meth:`~symsharp.codegen.kernel.CompiledMap.window`) does all of it, each tile's
+    records examined while in cache; otherwise a plain window and a separate tangent run, in
+    cache-sized batches."""
     n, k = x.shape
     keep, ls = st.keep, st.lsteps()
     thr, ce = st.threshold, st.check_every
+    vals = np.full((n, keep), np.nan) if observable is not None else None
+    if ls == keep:
+        if vals is None:
+            xe, Ve, acc, dv, dat, per, mis, esc, drift = kernel.window(x, P, V, keep, ref, st.max_period, tol,
+                                                                      ESCAPE_FACTOR, thr, ce)
+            per[dv] = 0
+            return xe, Ve, acc / keep, dv, dat, per, mis, esc, drift, None
+        parts = []
+        buf = np.empty((keep, k, min(n, VALUES_BATCH)), kernel.dtype)
+        for lo in range(0, n, VALUES_BATCH):
+            hi = min(n, lo + VALUES_BATCH)
+            b = buf if hi - lo == buf.shape[2] else np.empty((keep, k, hi - lo), kernel.dtype)
+            r = kernel.window(x[lo:hi], P[lo:hi], V[lo:hi], keep, ref[:, lo:hi], st.max_period, tol, ESCAPE_FACTOR,
+                              thr, ce, out_records=b)
+            vals[lo:hi] = _values(kernel, np.moveaxis(b, 2, 1), P[lo:hi], observable, observe_fn)
+            parts.append(r)
+        xe, Ve, acc, dv, dat, per, mis, esc, drift = (np.concatenate(a) for a in zip(*parts))
+        per[dv] = 0
+        return xe, Ve, acc / keep, dv, dat, per, mis, esc, drift, vals
     xe = np.empty((n, k), kernel.dtype)
     Ve = np.empty((n, k))
     lam = np.full(n, np.nan)
@@ -293,25 +320,17 @@ def _window(kernel, x, P, V, ref, st, tol, observable, observe_fn):
     mis = np.full(n, np.inf)
     esc = np.zeros(n, np.bool_)
     drift = np.zeros(n, np.bool_)
-    vals = np.full((n, keep), np.nan) if observable is not None else None
-    buf = np.empty((keep, k, min(n, WINDOW_BATCH)), kernel.dtype) if ls == keep else None
     for lo in range(0, n, WINDOW_BATCH):
         hi = min(n, lo + WINDOW_BATCH)
         xi, Pi, Vi = x[lo:hi], P[lo:hi], V[lo:hi]
-        if ls == keep:
-            b = buf if hi - lo == buf.shape[2] else np.empty((keep, k, hi - lo), kernel.dtype)
-            xo, vo, acc, d, at, rec = kernel.tangent(xi, Pi, Vi, steps=keep, threshold=thr, check_every=ce,
-                                                     record=True, out_records=b)
-            lam[lo:hi] = acc / keep
-        else:
-            w = kernel.iterate(xi, Pi, steps=keep, record_every=1, threshold=thr, check_every=ce)
-            xo, d, at, rec = w.x, w.diverged, w.diverged_at, w.records
-            vo = Vi
-            if ls > 0:
-                _, vo, acc, dl, atl = kernel.tangent(xi, Pi, Vi, steps=ls, threshold=thr, check_every=ce)
-                lam[lo:hi] = acc / ls
-                at = np.where(at >= 0, at, atl)
-                d = d | dl
+        w = kernel.iterate(xi, Pi, steps=keep, record_every=1, threshold=thr, check_every=ce)
+        xo, d, at, rec = w.x, w.diverged, w.diverged_at, w.records
+        vo = Vi
+        if ls > 0:
+            _, vo, acc, dl, atl = kernel.tangent(xi, Pi, Vi, steps=ls, threshold=thr, check_every=ce)
+            lam[lo:hi] = acc / ls
+            at = np.where(at >= 0, at, atl)
+            d = d | dl
         xe[lo:hi], Ve[lo:hi], dv[lo:hi], dat[lo:hi] = xo, vo, d, at
         p_, m_, e_, dr_ = window_stats(np.moveaxis(rec, 1, 2), ref[:, lo:hi], st.max_period, tol, ESCAPE_FACTOR)
         p_[d] = 0
