@@ -196,8 +196,9 @@ class SourceBuilder:
              f"{', '.join(s.name for s in self.state)};")
         E(0, f"parameters P[m, B] with m = {self.m} rows {', '.join(p.name for p in self.params) or '(none)'}; "
              "records REC[R, k, B].")
-        E(0, "step/jacobian/observe: serial loops over the batch.  iterate/lyapunov: prange over tiles of")
-        E(0, "the batch (lyapunov optionally records every state, so one pass gives an orbit window and its")
+        E(0, "step/jacobian/observe: serial loops over the batch.  iterate/lyapunov/window: prange over tiles")
+        E(0, "of the batch (lyapunov optionally records every state; window records each tile's states in a")
+        E(0, "local buffer and examines them there, so one pass gives an orbit window, its statistics and its")
         E(0, "exponent); per point the arithmetic never depends on the other points of its tile, so results")
         E(0, "are the same whatever the tiling.  Per tile,")
         E(0, "parameter-only subexpressions are computed once, then time runs in the")
@@ -426,13 +427,19 @@ class SourceBuilder:
             E(2, f"X[{i}, lo:hi] = s{i}")
             E(2, f"V[{i}, lo:hi] = v{i}")
         if window:
-            E(2, "rec[done:] = np.nan  # a tile that stopped early (all diverged): defined, never used")
+            # explicit loops, not slice assignments: much quicker to compile
+            E(2, "for t in range(done, steps):  # a tile that stopped early (all diverged): defined, never used")
+            E(3, f"for j in range({k}):")
+            E(4, "for i in range(n):")
+            E(5, "rec[t, j, i] = np.nan")
             E(2, "if out_rec:")
-            E(3, "OUT[:, :, lo:hi] = rec")
-            E(2, "ref = REF[:, lo:hi]")
+            E(3, "for t in range(steps):")
+            E(4, f"for j in range({k}):")
+            E(5, "for i in range(n):")
+            E(6, "OUT[t, j, lo + i] = rec[t, j, i]")
             E(2, "for b0 in range(0, n, 64):")
-            E(3, "stats_block(rec, ref, b0, min(n, b0 + 64), max_period, tol, escape_factor, PERIOD[lo:hi], "
-                 "MISMATCH[lo:hi], ESCAPE[lo:hi], DRIFT[lo:hi])")
+            E(3, "stats_block(rec, REF, b0, min(n, b0 + 64), lo, max_period, tol, escape_factor, PERIOD, MISMATCH, "
+                 "ESCAPE, DRIFT)")
         E(0)
 
 

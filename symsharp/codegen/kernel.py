@@ -100,7 +100,7 @@ class CompiledMap:
     def __init__(self, module, path: Path):
         self.module = module
         self.path = Path(path)
-        self._warmup = None  # a process compiling the tangent kernel (see _spawn_warmup)
+        self._warmup = None  # a process compiling the window kernel (see warm_window)
         self.name = module.NAME
         self.key = module.KEY
         self.dtype = np.dtype(module.DTYPE)
@@ -259,6 +259,17 @@ class CompiledMap:
         if not np.all(nrm > 0):
             raise CodegenError("initial tangent vectors must be nonzero")
         return np.ascontiguousarray((v / nrm).T.astype(self.dtype))
+
+    def warm_window(self) -> None:
+        """Start compiling the window kernel in a second process unless Numba has machine code for
+        it already (in this process or in its on-disk cache).  Scans call this before their
+        transient, which this process compiles and runs meanwhile; :meth:`window` waits for it.
+        (Off when SYMSHARP_NO_WARMUP is set: the window kernel then compiles where it is used.)"""
+        if self._warmup is not None or self.module.window.signatures:
+            return
+        if any((self.path.parent / "__pycache__").glob(f"{self.path.stem}.window-*.nbi")):
+            return
+        self._warmup = _spawn_warmup(self.path)
 
     def _wait_for_warmup(self) -> None:
         if self._warmup is not None:  # let the warm-up process finish writing the compiled kernels
@@ -466,8 +477,7 @@ def _match_symbols(state, params, exprs, observables) -> tuple:
 
 def _load_or_build(path, key: str, name: str, dtype: str, source) -> "CompiledMap":
     """The kernel module at ``path`` (generated from ``source()`` when missing); a corrupt or
-    foreign cache file is discarded and regenerated once.  A freshly written kernel is warmed up
-    (Numba compilation) in the background."""
+    foreign cache file is discarded and regenerated once."""
     fresh = not path.exists()
     if fresh:
         _announce_compilation(name, dtype)
@@ -479,9 +489,6 @@ def _load_or_build(path, key: str, name: str, dtype: str, source) -> "CompiledMa
         _announce_compilation(name, dtype)
         atomic_write(path, source())
         cm = load_kernel(path, expected_key=key)
-        fresh = True
-    if fresh:
-        cm._warmup = _spawn_warmup(path)
     return cm
 
 
@@ -504,9 +511,9 @@ def discard_kernel(path: Path) -> None:
 
 
 def _spawn_warmup(path: Path):
-    """Compile the window and tangent-map kernels of a freshly generated module in a second process while this
-    one compiles the iterator: both are parallel Numba functions that take seconds to compile,
-    and Numba's on-disk cache hands the result over.  Off when SYMSHARP_NO_WARMUP is set."""
+    """Compile the window kernel of a generated module in a second process while this one compiles
+    and runs the iterator: both are parallel Numba functions that take seconds to compile, and
+    Numba's on-disk cache hands the result over.  Off when SYMSHARP_NO_WARMUP is set."""
     if os.environ.get("SYMSHARP_NO_WARMUP"):
         return None
     code = "import sys; from symsharp.codegen.kernel import warm_tangent; warm_tangent(sys.argv[1])"
@@ -518,12 +525,12 @@ def _spawn_warmup(path: Path):
 
 
 def warm_tangent(path) -> None:
-    """Compile (and so cache) the window and tangent-map kernels of a generated module, with the
-    argument types :meth:`CompiledMap.window` and :meth:`CompiledMap.tangent` use."""
+    """Compile (and so cache) the window kernel of a generated module (the tangent map of every
+    orbit and phase scan), with the argument types :meth:`CompiledMap.window` uses.  (The plain
+    tangent-map kernel of Lyapunov scans compiles where it is first used.)"""
     cm = load_kernel(path)
     x, p, v = np.zeros((1, cm.k)), np.ones((1, cm.m)), np.ones((1, cm.k))
     cm.window(x, p, v, 2, np.ones((cm.k, 1)), 1, 1e-8, 1e3)
-    cm.tangent(x, p, steps=1)
 
 
 def load_kernel(path, expected_key: str | None = None) -> CompiledMap:

@@ -32,11 +32,12 @@ def _max_step(REC, lo, hi, p, md):
 
 
 @nb.njit(cache=True)
-def stats_block(REC, REF, lo, hi, max_period, tol, escape_factor, PERIOD, MISMATCH, ESCAPE, DRIFT):
+def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, MISMATCH, ESCAPE, DRIFT):
     """The statistics of :func:`window_stats_all` for the points lo … hi−1 (at most one block of
-    64) of REC[R, k, B], REF[k, B] and the outputs (called per block by :func:`window_stats_all`
-    and by the fused ``window`` kernels of :mod:`symsharp.codegen.generate`, on a tile's own
-    records while they are in the core's cache)."""
+    64) of the records REC[R, k, ·], with their scale floors and outputs at off + lo … off + hi − 1 of
+    REF[k, ·] and the output arrays (called per block by :func:`window_stats_all`, off = 0, and by
+    the fused ``window`` kernels of :mod:`symsharp.codegen.generate` on a tile's own records while
+    they are in the core's cache, off = the tile's first point)."""
     R, k, B = REC.shape
     pmax = min(max_period, R // 2)
     q = max(1, R // 4)
@@ -47,7 +48,7 @@ def stats_block(REC, REF, lo, hi, max_period, tol, escape_factor, PERIOD, MISMAT
     last = np.zeros(n)
     for j in range(k):
         for i in range(n):
-            r = abs(REF[j, lo + i])
+            r = abs(REF[j, off + lo + i])
             scale[j, i] = r if r <= 1e300 else 0.0
     for t in range(R):
         for j in range(k):
@@ -98,7 +99,8 @@ def stats_block(REC, REF, lo, hi, max_period, tol, escape_factor, PERIOD, MISMAT
     pt = np.empty((k, R))
     dmax = np.empty((k, pmax + 1))
     for i in range(n):
-        b = lo + i
+        c = lo + i
+        b = off + c
         PERIOD[b] = 0
         MISMATCH[b] = np.inf
         ESCAPE[b] = False
@@ -113,7 +115,7 @@ def stats_block(REC, REF, lo, hi, max_period, tol, escape_factor, PERIOD, MISMAT
             # dmax[j, p] <= lim[j] for every variable j
             for j in range(k):
                 for t in range(R):
-                    pt[j, t] = REC[t, j, b]
+                    pt[j, t] = REC[t, j, c]
             dmax[:, :] = 0.0
             for j in range(k):
                 row = pt[j]
@@ -139,7 +141,7 @@ def stats_block(REC, REF, lo, hi, max_period, tol, escape_factor, PERIOD, MISMAT
             for t in range(found):
                 t2 = t + found * ((R - 1 - t) // found)
                 for j in range(k):
-                    if abs(REC[t2, j, b] - REC[t, j, b]) > lim[j, i]:
+                    if abs(REC[t2, j, c] - REC[t, j, c]) > lim[j, i]:
                         DRIFT[b] = True
             continue
         # no period: how far from periodic the window is, min over p of max_{t, j} |Δ| / s_j;
@@ -180,5 +182,5 @@ def window_stats_all(REC, REF, max_period, tol, escape_factor, PERIOD, MISMATCH,
     nblk = (B + _BLOCK - 1) // _BLOCK
     for ib in nb.prange(nblk):
         lo = ib * _BLOCK
-        stats_block(REC, REF, lo, min(B, lo + _BLOCK), max_period, tol, escape_factor, PERIOD, MISMATCH, ESCAPE,
-                    DRIFT)
+        stats_block(REC, REF, lo, min(B, lo + _BLOCK), 0, max_period, tol, escape_factor, PERIOD, MISMATCH,
+                    ESCAPE, DRIFT)

@@ -172,6 +172,8 @@ def orbit_points(kernel: CompiledMap, x0, P, st: OrbitSettings, observable: str 
     tol = _tol(kernel, st)
     mon = kernel.monitor is not None
     thr, ce = st.threshold, st.check_every
+    if keep == ls and G:
+        kernel.warm_window()  # compiles in a second process (if not cached) while the transient runs
     V = tangent_vectors(x0, P, st.seed)
     seed_out = None
     if st.continuation:
