@@ -159,8 +159,22 @@ def save_result(ds, path) -> Path:
                 enc.to_zarr(tmp, mode="w", encoding=_zarr_encoding(enc), consolidated=True)
 
         return write_folder_atomically(p, write)
-    return write_atomically(p, lambda tmp: enc.to_netcdf(tmp, engine="h5netcdf", format="NETCDF4",
-                                                         encoding=_nc_encoding(enc)))
+    return write_atomically(p, lambda tmp: _write_netcdf4(enc, tmp, _nc_encoding(enc)))
+
+
+def _write_netcdf4(ds, path, encoding) -> None:
+    """``ds.to_netcdf(path, engine="h5netcdf", format="NETCDF4", encoding=encoding)`` for a dataset
+    held in memory, through the same xarray store, opened with a plain thread lock: ``to_netcdf``
+    asks Dask which scheduler is active to choose its write lock, and where Dask is installed that
+    imports ``dask`` and ``distributed`` (half a second of every ``--out`` of the command line)."""
+    from xarray.backends import H5NetCDFStore
+    from xarray.backends.locks import HDF5_LOCK
+
+    store = H5NetCDFStore.open(str(path), mode="w", format="NETCDF4", lock=HDF5_LOCK)
+    try:
+        ds.dump_to_store(store, encoding=encoding)
+    finally:
+        store.close()
 
 
 def write_atomically(path, writer, suffix: str = ".tmp", keep_existing: bool = False) -> Path | None:
