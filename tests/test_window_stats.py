@@ -117,3 +117,26 @@ def test_fused_window_kernel_is_tangent_run_plus_statistics_bit_for_bit():
         for a, b in zip((xo, vo, acc) + tuple(stats), r[:3] + r[5:]):
             assert np.array_equal(a[ok], b[ok])
         assert np.array_equal(np.moveaxis(out_rec, 2, 1)[:, ok], rec[:, ok])
+
+
+def test_scans_give_the_same_answer_through_the_fused_and_the_batched_window(monkeypatch):
+    """Big scans run their windows in the fused kernel, small ones as a recorded tangent run plus
+    `window_stats`: a phase diagram (converging, catapult, cycles, chaos, divergence, settling) and
+    an orbit diagram with kept values must not depend on which."""
+    import symsharp.dynamics.points as points
+    from symsharp.dynamics import orbit, phase
+    from symsharp.models import get_model
+
+    uv = get_model("uv").make_system()
+    grid = {"eta": "1:20:24", "lam0": "0.01:0.3:9", "f0": 0.0}
+    runs = []
+    for threshold in (0, 10 ** 9):
+        monkeypatch.setattr(points, "FUSED_MIN_POINTS", threshold)
+        runs.append((phase(uv, grid, transient=300, keep=64),
+                     orbit(uv, {"eta": "8:20:40", "lam0": 0.1, "f0": 0.0}, transient=300, keep=64)))
+    (pf, of), (pb, ob) = runs
+    assert len(np.unique(pf["regime"].values)) >= 4
+    for a, b in ((pf, pb), (of, ob)):
+        assert set(a.data_vars) == set(b.data_vars)
+        for name in a.data_vars:
+            assert np.array_equal(a[name].values, b[name].values, equal_nan=a[name].dtype.kind == "f"), name

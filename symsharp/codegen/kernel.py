@@ -100,7 +100,7 @@ class CompiledMap:
     def __init__(self, module, path: Path):
         self.module = module
         self.path = Path(path)
-        self._warmup = None  # a process compiling the window kernel (see warm_window)
+        self._warmup = None  # a process compiling the window or lyapunov kernel (see warm_up)
         self.name = module.NAME
         self.key = module.KEY
         self.dtype = np.dtype(module.DTYPE)
@@ -260,16 +260,19 @@ class CompiledMap:
             raise CodegenError("initial tangent vectors must be nonzero")
         return np.ascontiguousarray((v / nrm).T.astype(self.dtype))
 
-    def warm_window(self) -> None:
-        """Start compiling the window kernel in a second process unless Numba has machine code for
-        it already (in this process or in its on-disk cache).  Scans call this before their
-        transient, which this process compiles and runs meanwhile; :meth:`window` waits for it.
-        (Off when SYMSHARP_NO_WARMUP is set: the window kernel then compiles where it is used.)"""
-        if self._warmup is not None or self.module.window.signatures:
+    def warm_up(self, kernel: str = "window") -> None:
+        """Start compiling ``kernel`` (``"window"``: :meth:`window`; ``"lyapunov"``: :meth:`tangent`)
+        in a second process unless Numba has machine code for it already (in this process or in its
+        on-disk cache).  Scans call this before their transient, which this process compiles and
+        runs meanwhile; :meth:`window` and :meth:`tangent` wait for it.  (Off when SYMSHARP_NO_WARMUP
+        is set: the kernel then compiles where it is first used.)"""
+        if kernel not in ("window", "lyapunov"):
+            raise CodegenError(f"kernel must be 'window' or 'lyapunov', got {kernel!r}")
+        if self._warmup is not None or getattr(self.module, kernel).signatures:
             return
-        if any((self.path.parent / "__pycache__").glob(f"{self.path.stem}.window-*.nbi")):
+        if any((self.path.parent / "__pycache__").glob(f"{self.path.stem}.{kernel}-*.nbi")):
             return
-        self._warmup = _spawn_warmup(self.path)
+        self._warmup = _spawn_warmup(self.path, kernel)
 
     def _wait_for_warmup(self) -> None:
         if self._warmup is not None:  # let the warm-up process finish writing the compiled kernels
@@ -510,27 +513,29 @@ def discard_kernel(path: Path) -> None:
     sys.modules.pop("_symsharp_kernel_" + path.stem, None)
 
 
-def _spawn_warmup(path: Path):
-    """Compile the window kernel of a generated module in a second process while this one compiles
-    and runs the iterator: both are parallel Numba functions that take seconds to compile, and
-    Numba's on-disk cache hands the result over.  Off when SYMSHARP_NO_WARMUP is set."""
+def _spawn_warmup(path: Path, kernel: str):
+    """Compile ``kernel`` ("window" or "lyapunov") of a generated module in a second process while
+    this one compiles and runs the iterator: all are parallel Numba functions that take seconds to
+    compile, and Numba's on-disk cache hands the result over.  Off when SYMSHARP_NO_WARMUP is set."""
     if os.environ.get("SYMSHARP_NO_WARMUP"):
         return None
-    code = "import sys; from symsharp.codegen.kernel import warm_tangent; warm_tangent(sys.argv[1])"
+    code = "import sys; from symsharp.codegen.kernel import warm_kernel; warm_kernel(sys.argv[1], sys.argv[2])"
     try:
-        return subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.DEVNULL,
+        return subprocess.Popen([sys.executable, "-c", code, str(path), kernel], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return None
 
 
-def warm_tangent(path) -> None:
-    """Compile (and so cache) the window kernel of a generated module (the tangent map of every
-    orbit and phase scan), with the argument types :meth:`CompiledMap.window` uses.  (The plain
-    tangent-map kernel of Lyapunov scans compiles where it is first used.)"""
+def warm_kernel(path, kernel: str) -> None:
+    """Compile (and so cache) the ``window`` or the ``lyapunov`` kernel of a generated module, with
+    the argument types :meth:`CompiledMap.window` and :meth:`CompiledMap.tangent` use."""
     cm = load_kernel(path)
     x, p, v = np.zeros((1, cm.k)), np.ones((1, cm.m)), np.ones((1, cm.k))
-    cm.window(x, p, v, 2, np.ones((cm.k, 1)), 1, 1e-8, 1e3)
+    if kernel == "window":
+        cm.window(x, p, v, 2, np.ones((cm.k, 1)), 1, 1e-8, 1e3)
+    else:
+        cm.tangent(x, p, v, steps=1)
 
 
 def load_kernel(path, expected_key: str | None = None) -> CompiledMap:

@@ -79,23 +79,16 @@ def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, M
             lim[j, i] = tol * scale[j, i]
     # periods 1 and 2: the largest step over the window against the limit (max |Δ| > lim exactly
     # when some |Δ| > lim)
-    fail1 = np.zeros(n, np.bool_)
-    fail2 = np.zeros(n, np.bool_)
+    fail = np.ones((3, n), np.bool_)  # fail[p, i]: p = 1, 2 is not a period of point i
     md = np.empty((k, n))
-    if pmax >= 1:
-        _max_step(REC, lo, hi, 1, md)
-        for j in range(k):
+    for lag in range(1, 3):
+        if pmax >= lag:
+            _max_step(REC, lo, hi, lag, md)
             for i in range(n):
-                fail1[i] |= md[j, i] > lim[j, i]
-    else:
-        fail1[:] = True
-    if pmax >= 2:
-        _max_step(REC, lo, hi, 2, md)
-        for j in range(k):
-            for i in range(n):
-                fail2[i] |= md[j, i] > lim[j, i]
-    else:
-        fail2[:] = True
+                fail[lag, i] = False
+            for j in range(k):
+                for i in range(n):
+                    fail[lag, i] |= md[j, i] > lim[j, i]
     pt = np.empty((k, R))
     dmax = np.empty((k, pmax + 1))
     for i in range(n):
@@ -108,7 +101,7 @@ def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, M
         if not (acc[i] <= 1e300):
             continue
         ESCAPE[b] = last[i] > escape_factor * max(first[i], 2.2250738585072014e-308)
-        found = 1 if not fail1[i] else (2 if not fail2[i] else 0)
+        found = 1 if not fail[1, i] else (2 if not fail[2, i] else 0)
         if found == 0:
             # every period at once: dmax[j, p] = max_t |x_{t+p, j} − x_{t, j}|, the inner loop
             # over p along contiguous memory (vectorised); p is a period exactly when

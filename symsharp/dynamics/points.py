@@ -172,8 +172,9 @@ def orbit_points(kernel: CompiledMap, x0, P, st: OrbitSettings, observable: str 
     tol = _tol(kernel, st)
     mon = kernel.monitor is not None
     thr, ce = st.threshold, st.check_every
-    if keep == ls and G:
-        kernel.warm_window()  # compiles in a second process (if not cached) while the transient runs
+    fused = keep == ls and G >= FUSED_MIN_POINTS
+    if G and ls > 0:  # compiles in a second process (if not cached) while the transient runs
+        kernel.warm_up("window" if fused else "lyapunov")
     V = tangent_vectors(x0, P, st.seed)
     seed_out = None
     if st.continuation:
@@ -204,7 +205,7 @@ def orbit_points(kernel: CompiledMap, x0, P, st: OrbitSettings, observable: str 
     while idx.size:
         rnd += 1
         xe, Ve, lam_i, dv, dat, per, mis, esc, drift, vals = _window(kernel, x[idx], P[idx], V[idx], ref[:, idx], st,
-                                                                     tol, observable, observe_fn)
+                                                                     tol, observable, observe_fn, fused)
         V[idx] = Ve
         period[idx] = per
         lam[idx] = lam_i
@@ -275,6 +276,12 @@ def orbit_points(kernel: CompiledMap, x0, P, st: OrbitSettings, observable: str 
             "seed_out": seed_out, "extended": extended, "unsettled": regime == UNSETTLED}
 
 
+FUSED_MIN_POINTS = 16384
+"""Scans of at least this many points (per tile) run their windows in the fused window kernel
+(:meth:`~symsharp.codegen.kernel.CompiledMap.window`, about 1.5× quicker, ~10 s to compile once per
+map); smaller ones as a recorded tangent run plus :func:`~symsharp.dynamics.pointwork.window_stats`
+(quicker to compile).  Bit for bit the same answers either way."""
+
 WINDOW_BATCH = 2048
 """Points whose window is recorded and examined at once when the records leave the kernel (a
 separate Lyapunov length, or an observable's values): the records (keep × k values per point)
@@ -285,17 +292,17 @@ VALUES_BATCH = 16384
 the records buffer to VALUES_BATCH × keep × k values)."""
 
 
-def _window(kernel, x, P, V, ref, st, tol, observable, observe_fn):
+def _window(kernel, x, P, V, ref, st, tol, observable, observe_fn, fused=False):
     """One kept window of n points: the records, periods and statistics, the Lyapunov sum, and the
-    observable's values (if asked).  With a Lyapunov length equal to the window (the default) one
-    fused kernel (:meth:`~symsharp.codegen.kernel.CompiledMap.window`) does all of it, each tile's
-    records examined while in cache; otherwise a plain window and a separate tangent run, in
-    cache-sized batches."""
+    observable's values (if asked).  ``fused`` (with a Lyapunov length equal to the window, the
+    default): one fused kernel (:meth:`~symsharp.codegen.kernel.CompiledMap.window`) does all of it,
+    each tile's records examined while in cache; otherwise a recorded tangent run (or a plain window
+    and a separate tangent run) and the statistics, in cache-sized batches."""
     n, k = x.shape
     keep, ls = st.keep, st.lsteps()
     thr, ce = st.threshold, st.check_every
     vals = np.full((n, keep), np.nan) if observable is not None else None
-    if ls == keep:
+    if fused and ls == keep:
         if vals is None:
             xe, Ve, acc, dv, dat, per, mis, esc, drift = kernel.window(x, P, V, keep, ref, st.max_period, tol,
                                                                       ESCAPE_FACTOR, thr, ce)
@@ -322,17 +329,24 @@ def _window(kernel, x, P, V, ref, st, tol, observable, observe_fn):
     mis = np.full(n, np.inf)
     esc = np.zeros(n, np.bool_)
     drift = np.zeros(n, np.bool_)
+    buf = np.empty((keep, k, min(n, WINDOW_BATCH)), kernel.dtype) if ls == keep else None
     for lo in range(0, n, WINDOW_BATCH):
         hi = min(n, lo + WINDOW_BATCH)
         xi, Pi, Vi = x[lo:hi], P[lo:hi], V[lo:hi]
-        w = kernel.iterate(xi, Pi, steps=keep, record_every=1, threshold=thr, check_every=ce)
-        xo, d, at, rec = w.x, w.diverged, w.diverged_at, w.records
-        vo = Vi
-        if ls > 0:
-            _, vo, acc, dl, atl = kernel.tangent(xi, Pi, Vi, steps=ls, threshold=thr, check_every=ce)
-            lam[lo:hi] = acc / ls
-            at = np.where(at >= 0, at, atl)
-            d = d | dl
+        if ls == keep:
+            b = buf if hi - lo == buf.shape[2] else np.empty((keep, k, hi - lo), kernel.dtype)
+            xo, vo, acc, d, at, rec = kernel.tangent(xi, Pi, Vi, steps=keep, threshold=thr, check_every=ce,
+                                                     record=True, out_records=b)
+            lam[lo:hi] = acc / keep
+        else:
+            w = kernel.iterate(xi, Pi, steps=keep, record_every=1, threshold=thr, check_every=ce)
+            xo, d, at, rec = w.x, w.diverged, w.diverged_at, w.records
+            vo = Vi
+            if ls > 0:
+                _, vo, acc, dl, atl = kernel.tangent(xi, Pi, Vi, steps=ls, threshold=thr, check_every=ce)
+                lam[lo:hi] = acc / ls
+                at = np.where(at >= 0, at, atl)
+                d = d | dl
         xe[lo:hi], Ve[lo:hi], dv[lo:hi], dat[lo:hi] = xo, vo, d, at
         p_, m_, e_, dr_ = window_stats(np.moveaxis(rec, 1, 2), ref[:, lo:hi], st.max_period, tol, ESCAPE_FACTOR)
         p_[d] = 0
@@ -374,6 +388,8 @@ def lyapunov_points(kernel: CompiledMap, x0, P, steps: int, transient: int = 0, 
     x0 = np.asarray(x0, dtype=np.float64)
     P = np.asarray(P, dtype=np.float64)
     V = tangent_vectors(x0, P, seed) if v0 is None else v0
+    if len(x0) and steps > 0:
+        kernel.warm_up("lyapunov")  # compiles in a second process (if not cached) while the transient runs
     tr = iterate_in_chunks(kernel, x0, P, transient, threshold, check_every)
     xf, _, acc, div, at2 = kernel.tangent(tr.x, P, V, steps=steps, threshold=threshold, check_every=check_every,
                                           diverged=tr.diverged)
