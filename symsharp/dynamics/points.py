@@ -276,7 +276,7 @@ def orbit_points(kernel: CompiledMap, x0, P, st: OrbitSettings, observable: str 
             "seed_out": seed_out, "extended": extended, "unsettled": regime == UNSETTLED}
 
 
-FUSED_MIN_POINTS = 16384
+FUSED_MIN_POINTS = 4096
 """Scans of at least this many points (per tile) run their windows in the fused window kernel
 (:meth:`~symsharp.codegen.kernel.CompiledMap.window`, about 1.5× quicker, ~10 s to compile once per
 map); smaller ones as a recorded tangent run plus :func:`~symsharp.dynamics.pointwork.window_stats`
