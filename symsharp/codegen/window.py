@@ -32,6 +32,19 @@ def _max_step(REC, lo, hi, p, md):
 
 
 @nb.njit(cache=True)
+def _abs_max_rows(REC, t0, t1, lo, hi, out):
+    """out[i] = max(out[i], max over t0 ≤ t < t1 and every variable j of |REC[t, j, lo + i]|) for the
+    points lo … hi−1 (in lockstep along contiguous rows: the loop vectorises)."""
+    for t in range(t0, t1):
+        for j in range(REC.shape[1]):
+            row = REC[t, j, lo:hi]
+            for i in range(hi - lo):
+                a = abs(row[i])
+                m = out[i]
+                out[i] = a if a > m else m
+
+
+@nb.njit(cache=True)
 def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, MISMATCH, ESCAPE, DRIFT):
     """The statistics of :func:`window_stats_all` for the points lo … hi−1 (at most one block of
     64) of the records REC[R, k, ·], with their scale floors and outputs at off + lo … off + hi − 1 of
@@ -59,20 +72,8 @@ def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, M
                 acc[i] += a
                 m = sc[i]
                 sc[i] = a if a > m else m
-    for t in range(q):
-        for j in range(k):
-            row = REC[t, j, lo:hi]
-            for i in range(n):
-                a = abs(row[i])
-                m = first[i]
-                first[i] = a if a > m else m
-    for t in range(R - q, R):
-        for j in range(k):
-            row = REC[t, j, lo:hi]
-            for i in range(n):
-                a = abs(row[i])
-                m = last[i]
-                last[i] = a if a > m else m
+    _abs_max_rows(REC, 0, q, lo, hi, first)
+    _abs_max_rows(REC, R - q, R, lo, hi, last)
     lim = np.empty((k, n))
     for j in range(k):
         for i in range(n):
