@@ -149,20 +149,22 @@ def _number(value, opt: Option) -> float:
     return v
 
 
-def whole_number(value, what: str, minimum: int = 0, maximum: int | None = None) -> int:
-    """``value`` as an int within [minimum, maximum], or a one-line :class:`OptionError`."""
+def whole_number(value, what: str, minimum: int = 0, maximum: int | None = None, error=None) -> int:
+    """``value`` as an int within [minimum, maximum], or a one-line ``error`` (a
+    :class:`~symsharp.errors.SymsharpError` subclass; default :class:`OptionError`)."""
+    error = OptionError if error is None else error
     try:
         v = int(value)
     except (TypeError, ValueError, OverflowError):
-        raise OptionError(f"{what} must be a whole number >= {minimum}, got {value!r}") from None
+        raise error(f"{what} must be a whole number >= {minimum}, got {value!r}") from None
     try:
         exact = v == value or (isinstance(value, str) and str(v) == value.strip())
     except TypeError:
         exact = False
     if not exact or v < minimum:
-        raise OptionError(f"{what} must be a whole number >= {minimum}, got {value!r}")
+        raise error(f"{what} must be a whole number >= {minimum}, got {value!r}")
     if maximum is not None and v > maximum:
-        raise OptionError(f"{what} must be at most {maximum}, got {value!r}")
+        raise error(f"{what} must be at most {maximum}, got {value!r}")
     return v
 
 

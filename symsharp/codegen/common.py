@@ -16,10 +16,6 @@ class CodegenError(SymsharpError):
 
 def nonneg_int(value, what) -> int:
     """``value`` as an int when it is a whole number >= 0, else a one-line :class:`CodegenError`."""
-    try:
-        iv = int(value)
-    except (TypeError, ValueError):
-        raise CodegenError(f"{what} must be a non-negative integer, got {value!r}") from None
-    if iv != value or iv < 0:
-        raise CodegenError(f"{what} must be a non-negative integer, got {value!r}")
-    return iv
+    from ..validate import whole_number
+
+    return whole_number(value, what, 0, error=CodegenError)

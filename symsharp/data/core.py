@@ -155,13 +155,9 @@ def rescale_to_Q(X, y, Q):
 
 
 def _pos_int(value, name):
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise DataError(f"{name} must be a positive integer, got {value!r}") from None
-    if v != value or v < 1:
-        raise DataError(f"{name} must be a positive integer, got {value!r}")
-    return v
+    from ..validate import whole_number
+
+    return whole_number(value, name, 1, error=DataError)
 
 
 def _orthonormal(rng, n, k):

@@ -95,13 +95,9 @@ class OrbitSettings:
 
 
 def _whole(value, what, minimum=0) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError, OverflowError):
-        raise DynamicsError(f"{what} must be a whole number >= {minimum}, got {value!r}") from None
-    if v != value or v < minimum:
-        raise DynamicsError(f"{what} must be a whole number >= {minimum}, got {value!r}")
-    return v
+    from ..validate import whole_number
+
+    return whole_number(value, what, minimum, error=DynamicsError)
 
 
 def _real(value, what) -> float:

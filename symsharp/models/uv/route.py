@@ -103,12 +103,9 @@ def _a_of(config):
 
 
 def _check_config(width, x_norm, y, alpha):
-    try:
-        w = int(width)
-    except (TypeError, ValueError):
-        raise RouteError(f"width must be a positive integer, got {width!r}") from None
-    if w != width or w < 1:
-        raise RouteError(f"width must be a positive integer, got {width!r}")
+    from ...validate import whole_number
+
+    w = whole_number(width, "width", 1, error=RouteError)
     for name, v in (("x_norm", x_norm), ("alpha", alpha)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise RouteError(f"{name} must be a positive finite number, got {v!r}")
