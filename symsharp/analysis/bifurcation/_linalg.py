@@ -49,9 +49,31 @@ def mp_eig(M):
         disc = mp.sqrt(mp.mpc(tr * tr - 4 * det))
         ev = [(tr + disc) / 2, (tr - disc) / 2]
     else:
-        ev = list(mp.eig(A, left=False, right=False))
+        ev = _qr_eigenvalues(A)
     ev = [mp.mpc(e) for e in ev]
     return sorted(ev, key=lambda z: (-abs(z), float(mp.arg(z)) if z != 0 else 0.0))
+
+
+def _qr_eigenvalues(A):
+    """Eigenvalues by mpmath's Hessenberg QR.  Its iteration can stall on a repeated eigenvalue (e.g. a
+    reflection, eigenvalues −1, 1, 1, given to 40 digits: "qr: failed to converge"); it is then
+    repeated with 20 more digits and with twice the digits, and as a last resort the eigenvalues are
+    the roots of the characteristic polynomial (Faddeev–LeVerrier, at twice the digits)."""
+    dps = mp.mp.dps
+    for extra in (0, 20, dps):
+        try:
+            with mp.extradps(extra):
+                return list(mp.eig(A, left=False, right=False))
+        except RuntimeError:
+            continue
+    with mp.extradps(dps):
+        n = A.rows
+        coeffs = [mp.mpf(1)]
+        Mk = mp.zeros(n, n)
+        for k in range(1, n + 1):
+            Mk = A * Mk + coeffs[-1] * mp.eye(n)
+            coeffs.append(-sum((A * Mk)[i, i] for i in range(n)) / k)
+        return list(mp.polyroots(coeffs, maxsteps=200, extraprec=4 * mp.mp.prec, error=False))
 
 
 def compound2_mp(M):
