@@ -219,3 +219,23 @@ def test_division_square_root_abs_max_in_double_double_and_balls():
                 with flint.ctx.workprec(500):
                     assert mpmath.mpf(lo.str(200, radius=False)) - mpmath.mpf(2) ** -190 <= exact[i]
                     assert exact[i] <= mpmath.mpf(hi.str(200, radius=False)) + mpmath.mpf(2) ** -190
+
+
+def test_nans_in_a_bfloat16_kernel_stay_nan():
+    """The bfloat16 kernels round without a NaN test (valid because every NaN they see has zero low
+    bits): a NaN made by √ of a negative number, and an input NaN with an arbitrary payload, stay NaN
+    at every step, while the finite trajectory next to them is the bfloat16 replay."""
+    x = sp.Symbol("x", real=True)
+    k = compile_arith_map({x: sp.sqrt(x + 2) - 1}, [x], [], "bfloat16", name="sqrt_nan_test")
+    odd_nan = np.array([0x7FF800012345FFFF], np.uint64).view(np.float64)[0]
+    r = k.iterate(np.array([[-3.0], [4.0], [odd_nan], [-2.5]]), steps=6, record_every=1, threshold=1e30)
+    rec = r.records[:, :, 0]  # (steps + 1, batch)
+    assert np.isnan(rec[1:, 0]).all()  # −3 → √(−1) − 1 = NaN → NaN …
+    assert np.isnan(rec[:, 2]).all() and np.isnan(rec[1:, 3]).all()
+    v, expect = np.float32(4.0), [4.0]
+    for _ in range(6):
+        with np.errstate(invalid="ignore"):
+            v = _bf16(_bf16(np.sqrt(_bf16(v + np.float32(2)))) - np.float32(1))
+        expect.append(float(v))
+    assert np.array_equal(rec[:, 1], expect, equal_nan=True)
+    assert r.diverged[[0, 2, 3]].all() and not r.diverged[1]

@@ -83,6 +83,40 @@ def test_bf16_rounding_bit_exact_against_reference():
     assert round_bf16(np.float32([1e-40]))[0] != 0  # bfloat16 subnormal kept
 
 
+def test_bf16_kernel_variant_equals_reference_on_every_value_a_kernel_sees():
+    """The kernels' rounding (no NaN test) equals the reference on every non-NaN float32 probed and
+    returns every NaN with zero low 16 bits (the only NaNs in a kernel) bit for bit unchanged."""
+    rng = np.random.default_rng(11)
+    grid = (np.arange(0, 0x7F81, 1, dtype=np.uint32) << 16).view(np.float32)  # every bf16 value >= 0
+    ties = ((np.arange(0, 0x7F80, 1, dtype=np.uint32) << 16) | 0x8000).view(np.float32)
+    rand = rng.integers(0, 2 ** 32, 1_000_000, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    x = np.concatenate([_near_grid(grid, 2), _near_grid(ties, 2), rand, np.float32([3.4e38, 1e-40, 1e-45, 0.0])])
+    x = np.concatenate([x, -x])
+    x = x[~np.isnan(x)]
+    got = round_bf16(x, kernel=True)
+    assert np.array_equal(_bits(got), _bits(bf16_reference(x)))
+    assert np.array_equal(_bits(got), _bits(round_bf16(x)))
+    hi = np.arange(0x7F81, 0x8000, dtype=np.uint32)
+    nans = (np.concatenate([hi, hi | 0x8000]) << 16).view(np.float32)  # all NaNs with zero low bits
+    assert np.isnan(nans).all()
+    assert np.array_equal(_bits(round_bf16(nans, kernel=True)), _bits(nans))
+    # the operations' own NaNs have zero low bits: the default NaN and NaN propagation
+    with np.errstate(invalid="ignore"):
+        made = np.float32([np.inf]) - np.float32([np.inf])
+    assert (_bits(made) & 0xFFFF == 0).all() and (_bits(made + np.float32(1)) & 0xFFFF == 0).all()
+
+
+def test_inputs_reach_the_kernels_with_canonical_nans():
+    """Any NaN (whatever its payload) is rounded to the default NaN, so every NaN a bfloat16 kernel
+    sees has zero low bits."""
+    odd = np.array([0x7FF8000123456789, 0xFFF0000000010001], dtype=np.uint64).view(np.float64)
+    assert np.isnan(odd).all()
+    for fmt in ("float16", "bfloat16", "float32"):
+        r = round_float_array(np.concatenate([odd, [1.0, np.inf]]), fmt).astype(np.float32)
+        assert np.isnan(r[:2]).all() and r[2] == 1.0 and r[3] == np.inf
+        assert (_bits(r[:2]) & 0xFFFF == 0).all()
+
+
 def _exact_round(q: Fraction, p: int, emin: int, emax: int) -> float:
     """Round an exact rational to the binary format (p bits, normal exponents emin … emax),
     nearest with ties to even, with subnormals and overflow to ±inf — by integer arithmetic."""

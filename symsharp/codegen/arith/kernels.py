@@ -101,8 +101,8 @@ def kernel_source(prog, fmt: str, rounding: str, name: str, key: str, exprs_text
     E(0, "import math")
     E(0, "import numpy as np")
     E(0, "import numba as nb")
-    E(0, "from symsharp.codegen.arith.rounding import (fma, op_bits, rne_bf16, rne_fp16, sr_bf16, sr_fp16, "
-         "step_key, traj_key, uniform_pm1)")
+    E(0, "from symsharp.codegen.arith.rounding import (fma, op_bits, rne_bf16, rne_bf16_kernel, rne_fp16, sr_bf16, "
+         "sr_fp16, step_key, traj_key, uniform_pm1)")
     E(0)
     E(0, f"NAME = {name!r}")
     E(0, f"KEY = {key!r}")
@@ -307,7 +307,7 @@ class ArithKernel:
             fast = False
         if arr.shape[-1] != rows:
             raise CodegenError(f"{what} must have a last dimension of length {rows}, got shape {np.shape(values)}")
-        arr = arr.reshape(-1, rows)
+        arr = arr.reshape(-1, rows) if rows else arr.reshape(arr.shape[0], 0)  # a map without parameters
         B = arr.shape[0]
         hi = np.empty((rows, B), self.dtype)
         lo = np.zeros((rows, B), np.float64)

@@ -101,7 +101,7 @@ class FloatPrinter:
         if not self.emulated:
             return text
         if self.rounding == "nearest":
-            return f"rne_{self._short}({text})"
+            return f"rne_bf16_kernel({text})" if self._short == "bf16" else f"rne_{self._short}({text})"
         return f"sr_{self._short}({text}, op_bits(sk, {op_id}))"
 
     def op_lines(self, op, op_id) -> list:

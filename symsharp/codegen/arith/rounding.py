@@ -4,6 +4,8 @@
   (ties to even, overflow to ±inf, subnormals, NaN kept), returned as a float32 that holds the
   rounded value exactly.  Written as LLVM IR (a handful of integer operations on the bits and
   one ``select`` per special case), so they vectorise inside the batch loop.
+  :func:`rne_bf16_kernel`, used by the generated kernels, drops the NaN test (every NaN in a
+  kernel has zero low bits, which the rounding leaves unchanged): five integer operations.
 - :func:`sr_fp16`, :func:`sr_bf16`: stochastic rounding of a float32 to one of its two
   neighbours in the format, rounding away from zero with probability equal to the distance to the
   lower neighbour in units of the gap (exact for the 13 / 16 dropped bits of normal values; 23
@@ -96,17 +98,21 @@ HAS_F16C = _host_has_f16c()
 the same bits (both are tested against NumPy)."""
 
 
-def _rne_ir(builder, x, fmt, hardware=None):
+def _rne_ir(builder, x, fmt, hardware=None, nan_test=True):
     if fmt == "fp16" and (HAS_F16C if hardware is None else hardware):
         return builder.fpext(builder.fptrunc(x, ir.HalfType()), _F32)
     xb = builder.bitcast(x, _I32)
     if fmt == "bf16":
         # the sign bit rides along: a carry can reach it only from the NaN/inf exponent, and NaN is
-        # selected separately; overflow carries into the exponent and gives ±inf
+        # selected separately; overflow carries into the exponent and gives ±inf.  Without the NaN
+        # test (``nan_test=False``) a NaN whose low 16 bits are zero comes out unchanged (nothing
+        # is carried out of the low half), any other NaN may not
         odd = builder.and_(builder.lshr(xb, _c32(16)), _c32(1))
-        r = builder.and_(builder.add(builder.add(xb, _c32(0x7FFF)), odd), _c32(0xFFFF0000))
+        r = builder.bitcast(builder.and_(builder.add(builder.add(xb, _c32(0x7FFF)), odd), _c32(0xFFFF0000)), _F32)
+        if not nan_test:
+            return r
         isnan = builder.fcmp_unordered("uno", x, x)
-        return builder.select(isnan, x, builder.bitcast(r, _F32))
+        return builder.select(isnan, x, r)
     sign = builder.and_(xb, _c32(0x80000000))
     ab = builder.and_(xb, _c32(0x7FFFFFFF))
     odd = builder.and_(builder.lshr(ab, _c32(13)), _c32(1))
@@ -154,6 +160,23 @@ def rne_bf16(typingctx, x):
 
     def codegen(context, builder, sig, args):
         return _rne_ir(builder, args[0], "bf16")
+
+    return types.float32(types.float32), codegen
+
+
+@intrinsic
+def rne_bf16_kernel(typingctx, x):
+    """:func:`rne_bf16` without the NaN test (five integer operations instead of seven), for the
+    generated kernels.  Exact for every input except NaNs whose low 16 bits are not all zero.  No
+    such NaN arises in a bfloat16 kernel: its inputs are bfloat16 values (NaNs canonical, see
+    :meth:`~symsharp.codegen.arith.kernels.ArithKernel.convert`), and a NaN produced by an
+    operation is either the default NaN (payload zero apart from the quiet bit) or an operand's
+    NaN with the quiet bit set, so the low 16 bits stay zero throughout (LLVM's NaN rules)."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _rne_ir(builder, args[0], "bf16", nan_test=False)
 
     return types.float32(types.float32), codegen
 
@@ -240,12 +263,14 @@ def sr_fp16(x, bits):
 @nb.njit(cache=True)
 def round_array(x, fmt_code, out):
     """out[i] = round-to-nearest-even of float32 x[i] to float16 (fmt_code 0; 2 forces the bit
-    manipulation path) or bfloat16 (1)."""
+    manipulation path) or bfloat16 (1; 3: the kernels' variant without the NaN test)."""
     for i in range(x.shape[0]):
         if fmt_code == 0:
             out[i] = rne_fp16(x[i])
         elif fmt_code == 2:
             out[i] = rne_fp16_bits(x[i])
+        elif fmt_code == 3:
+            out[i] = rne_bf16_kernel(x[i])
         else:
             out[i] = rne_bf16(x[i])
 
@@ -268,11 +293,12 @@ def round_fp16(x, portable: bool = False) -> np.ndarray:
     return out
 
 
-def round_bf16(x) -> np.ndarray:
-    """NumPy front end of :func:`rne_bf16` (float32 array in, float32 array out)."""
+def round_bf16(x, kernel: bool = False) -> np.ndarray:
+    """NumPy front end of :func:`rne_bf16` (float32 array in, float32 array out); ``kernel=True``
+    uses :func:`rne_bf16_kernel`, the generated kernels' variant without the NaN test."""
     x = np.ascontiguousarray(x, dtype=np.float32).ravel()
     out = np.empty_like(x)
-    round_array(x, 1, out)
+    round_array(x, 3 if kernel else 1, out)
     return out
 
 

@@ -236,22 +236,25 @@ def round_to_format(value, fmt: str) -> float:
 
 def round_float_array(x, fmt: str):
     """Float64 array → the values correctly rounded to the IEEE format ``fmt`` (ties to even,
-    overflow to ±inf, subnormals), returned as float64.  Vectorised: with x = m·2^e,
-    q = 2^(max(e, e_min) − p + 1) is the format's spacing at x, and rint(x/q)·q is exact."""
+    overflow to ±inf, subnormals; any NaN becomes the default NaN), returned as float64.
+    Vectorised: with x = m·2^e, q = 2^(max(e, e_min) − p + 1) is the format's spacing at x, and
+    rint(x/q)·q is exact."""
     import numpy as np
 
     x = np.asarray(x, dtype=np.float64)
     if fmt == "float64":
         return x.copy()
     p, emin, emax = IEEE[fmt]
-    _, E = np.frexp(x)
-    e = np.maximum(E.astype(np.int64) - 1, emin)
-    q = np.ldexp(1.0, (e - p + 1).astype(np.int32))
-    with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # a signalling NaN makes frexp warn
+        _, E = np.frexp(x)
+        e = np.maximum(E.astype(np.int64) - 1, emin)
+        q = np.ldexp(1.0, (e - p + 1).astype(np.int32))
         r = np.rint(x / q) * q
         big = math.ldexp(2.0 - math.ldexp(1.0, 1 - p), emax)
         r = np.where(np.abs(r) > big, np.copysign(np.inf, x), r)
-    return np.where(np.isfinite(x), r, x)
+    # NaN comes out as the default NaN, whose payload every format holds (the bfloat16 kernels
+    # rely on NaN payloads with zero low bits, see rounding.rne_bf16_kernel)
+    return np.where(np.isfinite(x), r, np.where(np.isnan(x), np.nan, x))
 
 
 def dd_split(value) -> tuple:
