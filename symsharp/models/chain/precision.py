@@ -110,25 +110,40 @@ def describe_data(name: str) -> str:
           f"σ_i = √N·{d['condition']:g}^(−(i−1)/{d['rank'] - 1}), i = 1 … {d['rank']} (condition number "
           f"{d['condition']:g})")
     return (f"make_dataset(\"spectrum\", samples={d['samples']}, dim={d['dim']}, seed={d['seed']}, Q={d['Q']:g}) "
-            f"with {sp}")
+            f"with {sp}, {'X and y' if _full_rank(d) else 'y'} rounded to float32 values")
 
 
 @lru_cache(maxsize=None)
 def y9_problem(name: str) -> dict:
     """Data set ``name`` of :data:`DATASETS` with its numbers: ``X``, ``y``, singular values
     ``sigma``, ``condition``, ``Q``, ``S0`` (the sharpness of the gradient-flow limit from a
-    balanced start C = 0, the edge of stability's reference: GD is stable there iff η < 2/S₀)."""
+    balanced start C = 0, the edge of stability's reference: GD is stable there iff η < 2/S₀).
+    X (if of full rank), y and S₀ are rounded to float32 values, so that every machine runs the same
+    experiment."""
     from ...data import make_dataset, svd_coordinates
     from .gf import gf_limit_sharpness
 
     d = DATASETS[name]
     ds = make_dataset("spectrum", samples=d["samples"], dim=d["dim"], seed=d["seed"], spectrum=spectrum_of(d),
                       Q=d["Q"])
-    X, y = ds.X, ds.y
+    # The runs amplify differences in the last bit, and the QR, SVD and products that build the data
+    # and S₀ differ in the last bits between BLAS builds and CPUs.  X, y and S₀ are therefore rounded
+    # to float32 values: the same on every machine, and exact in every arithmetic of the experiment.
+    # X only when of full rank: rounding would make a low-rank X of full rank.
+    X = _float32_values(ds.X) if _full_rank(d) else ds.X
+    y = _float32_values(ds.y)
     E, s, _ = svd_coordinates(X)
     gf = gf_limit_sharpness(s, E.T @ y, [0.0] * (RUN["depth"] - 1), X.shape[0])
     return {"X": X, "y": y, "sigma": s, "condition": float(s[0] / s[-1]), "Q": float(gf["Q"]),
-            "S0": float(gf["sharpness"]), "E": E}
+            "S0": float(np.float32(gf["sharpness"])), "E": E}
+
+
+def _full_rank(d) -> bool:
+    return d["rank"] is None or d["rank"] >= min(d["samples"], d["dim"])
+
+
+def _float32_values(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64).astype(np.float32).astype(np.float64)
 
 
 def rel_grid(config: str) -> np.ndarray:
