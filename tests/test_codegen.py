@@ -296,6 +296,46 @@ def test_monitor_peak(quad):
     assert np.allclose(run.peak, [0.5, 0.5 * 2.0 ** 10])
 
 
+@pytest.mark.parametrize("steps, check_every, record_every, record_from",
+                         [(0, 16, 0, None), (1, 16, 0, None), (2, 16, 0, None), (7, 16, 0, None), (40, 16, 0, None),
+                          (33, 1, 0, None), (33, 2, 0, None), (33, 3, 0, None), (30, 16, 1, None), (30, 16, 2, None),
+                          (31, 5, 3, 1), (31, 4, 3, 0), (25, 7, 5, 6)])
+def test_iterate_equals_single_steps_bit_for_bit(uv64, steps, check_every, record_every, record_from):
+    """``iterate`` takes two steps per pass over a tile where it can (no check or record in between);
+    it must give exactly the states, records, divergence steps and monitor peaks of a chain of
+    one-step calls (which never pair steps), on converging, periodic, chaotic and diverging points."""
+    rng = np.random.default_rng(3)
+    B = 96
+    eta = np.concatenate([[1.0], rng.uniform(1, 16, B - 1)])  # η = 1 converges: the tile never stops early
+    x0 = np.column_stack([rng.uniform(-0.5, 0.5, B), rng.uniform(0.01, 0.3, B)])
+    P = np.column_stack([eta, np.full(B, 0.01), np.ones(B)])
+    thr = 1e6
+    run = uv64.iterate(x0, P, steps=steps, record_every=record_every, record_from=record_from, threshold=thr,
+                       check_every=check_every, monitor=True, tile=B)
+    x, states = x0.copy(), [x0.copy()]
+    peak = uv64.observe(x0, P, ["loss"])["loss"]
+    for _ in range(steps):
+        one = uv64.iterate(x, P, steps=1, threshold=1e308, monitor=True, tile=B)
+        x = one.x
+        states.append(x.copy())
+        peak = np.where(one.peak > peak, one.peak, peak)  # Python's max(peak, value)
+    assert np.array_equal(run.x, x, equal_nan=True)
+    assert np.array_equal(run.peak, peak, equal_nan=True)
+    rf = record_every if record_from is None else record_from
+    want = [t for t in range(rf, steps + 1, record_every)] if record_every else []
+    assert list(run.record_steps) == want
+    for r, t in enumerate(want):
+        assert np.array_equal(run.records[r], states[t], equal_nan=True)
+    checks = [t for t in range(1, steps + 1) if t % check_every == 0 or t == steps]
+    at = np.full(B, -1)
+    for t in reversed(checks):
+        bad = ~np.all(np.abs(states[t]) <= thr, axis=1)
+        at[bad] = t
+    assert np.array_equal(run.diverged_at, at) and np.array_equal(run.diverged, at >= 0)
+    if steps >= 33:
+        assert run.diverged.any() and not run.diverged.all()
+
+
 # ----------------------------------------------------------------------------- errors
 
 def test_clear_errors():

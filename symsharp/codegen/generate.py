@@ -331,24 +331,19 @@ class SourceBuilder:
         E(3, "for i in range(n):")
         for i in range(k):
             E(4, f"REC[0, {i}, lo + i] = s{i}[i]")
-        E(2, "for t in range(1, steps + 1):")
-        ind = 3
-        if has_mon:
-            loads, lines, outs = self._hot(hot, hnames, "_t")
-            E(3, "if monitor:")
-            E(4, "for i in range(n):")
-            E.block(5, loads + lines)
-            # the monitor is evaluated at the state before the step (shares subterms with F)
-            E(5, f"pk[i] = max(pk[i], {outs[k]})")
-            for i in range(k):
-                E(5, f"s{i}[i] = {outs[i]}")
-            E(3, "else:")
-            ind = 4
-        loads, lines, outs = self._hot(hot[:k], hnames, "_t")
-        E(ind, "for i in range(n):")
-        E.block(ind + 1, loads + lines)
-        for i in range(k):
-            E(ind + 1, f"s{i}[i] = {outs[i]}")
+        # Two steps per pass over the tile whenever the step in between is neither a check nor a
+        # record: each point's state stays in registers for both, which halves the loads and
+        # stores per step; the operations, and so the results, are exactly those of two passes.
+        E(2, "t = 0")
+        E(2, "while t < steps:")
+        E(3, "u = t + 1")
+        E(3, "if u < steps and u % check_every != 0 and not (rec_every > 0 and u >= rec_from and "
+             "(u - rec_from) % rec_every == 0):")
+        self._passes(E, 4, hot, hnames, has_mon, 2)
+        E(4, "t += 2")
+        E(3, "else:")
+        self._passes(E, 4, hot, hnames, has_mon, 1)
+        E(4, "t += 1")
         self._check(E, 3)
         E(3, "if rec_every > 0 and t >= rec_from and (t - rec_from) % rec_every == 0:")
         E(4, "r = (t - rec_from) // rec_every")
@@ -362,6 +357,35 @@ class SourceBuilder:
         for i in range(k):
             E(2, f"X[{i}, lo:hi] = s{i}")
         E(0)
+
+    def _passes(self, E, ind, hot, hnames, has_mon, nsteps):
+        """One pass over the tile advancing each point by ``nsteps`` map steps (with the monitor,
+        evaluated at the state before each step, when ``monitor`` is set)."""
+        k = self.k
+        variants = [(True, list(hot)), (False, list(hot[:k]))] if has_mon else [(False, list(hot[:k]))]
+        for n_var, (mon, exprs) in enumerate(variants):
+            body = ind
+            if has_mon:
+                E(ind, "if monitor:" if mon else "else:")
+                body = ind + 1
+            loads, lines, outs = self._hot(exprs, hnames, "_t")
+            E(body, "for i in range(n):")
+            E.block(body + 1, loads)
+            if mon:
+                E(body + 1, "m = pk[i]")
+            for step in range(nsteps):
+                E.block(body + 1, lines)
+                if mon:
+                    E(body + 1, f"m = max(m, {outs[k]})")
+                if step < nsteps - 1:
+                    for i in range(k):
+                        E(body + 1, f"y{i} = {outs[i]}")
+                    for i in range(k):
+                        E(body + 1, f"x{i} = y{i}")
+            if mon:
+                E(body + 1, "pk[i] = m")
+            for i in range(k):
+                E(body + 1, f"s{i}[i] = {outs[i]}")
 
     def _lyapunov(self, E, window=False):
         """``lyapunov``, or with ``window`` the fused ``window`` kernel: the same tangent steps, the
