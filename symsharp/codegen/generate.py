@@ -4,8 +4,10 @@ Array layout (structure of arrays): a batch of B trajectories is stored as ``X[k
 contiguous row per state variable), parameters as ``P[m, B]``, records as ``REC[R, k, B]``.
 The fast kernels (``iterate``, ``lyapunov``) split the batch into tiles that fit in the L1
 cache, hand the tiles to the cores with ``prange``, and inside a tile run time in the outer loop
-and the tile (contiguous, no branches) in the inner loop, which LLVM vectorises.  Subexpressions
-that depend only on the parameters are computed once per trajectory before the time loop.
+and the tile (contiguous, no branches) in the inner loop, which LLVM vectorises; ``iterate`` takes
+two steps per pass over the tile whenever no divergence check or record falls in between (the same
+operations, with half the loads and stores).  Subexpressions that depend only on the parameters
+are computed once per trajectory before the time loop.
 
 Expressions are CSE'd with :func:`sympy.cse` and printed by :class:`KernelPrinter`.
 """
