@@ -365,7 +365,7 @@ class SourceBuilder:
         evaluated at the state before each step, when ``monitor`` is set)."""
         k = self.k
         variants = [(True, list(hot)), (False, list(hot[:k]))] if has_mon else [(False, list(hot[:k]))]
-        for n_var, (mon, exprs) in enumerate(variants):
+        for mon, exprs in variants:
             body = ind
             if has_mon:
                 E(ind, "if monitor:" if mon else "else:")

@@ -120,6 +120,7 @@ def y9_problem(name: str) -> dict:
     balanced start C = 0, the edge of stability's reference: GD is stable there iff η < 2/S₀).
     X (if of full rank), y and S₀ are rounded to float32 values, so that every machine runs the same
     experiment."""
+    from ...codegen.arith import round_float_array
     from ...data import make_dataset, svd_coordinates
     from .gf import gf_limit_sharpness
 
@@ -130,8 +131,8 @@ def y9_problem(name: str) -> dict:
     # and S₀ differ in the last bits between BLAS builds and CPUs.  X, y and S₀ are therefore rounded
     # to float32 values: the same on every machine, and exact in every arithmetic of the experiment.
     # X only when of full rank: rounding would make a low-rank X of full rank.
-    X = _float32_values(ds.X) if _full_rank(d) else ds.X
-    y = _float32_values(ds.y)
+    X = round_float_array(ds.X, "float32") if _full_rank(d) else ds.X
+    y = round_float_array(ds.y, "float32")
     E, s, _ = svd_coordinates(X)
     gf = gf_limit_sharpness(s, E.T @ y, [0.0] * (RUN["depth"] - 1), X.shape[0])
     return {"X": X, "y": y, "sigma": s, "condition": float(s[0] / s[-1]), "Q": float(gf["Q"]),
@@ -140,10 +141,6 @@ def y9_problem(name: str) -> dict:
 
 def _full_rank(d) -> bool:
     return d["rank"] is None or d["rank"] >= min(d["samples"], d["dim"])
-
-
-def _float32_values(a) -> np.ndarray:
-    return np.asarray(a, dtype=np.float64).astype(np.float32).astype(np.float64)
 
 
 def rel_grid(config: str) -> np.ndarray:
