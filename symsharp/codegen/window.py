@@ -81,9 +81,10 @@ def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, M
     # periods 1 and 2: the largest step over the window against the limit (max |Δ| > lim exactly
     # when some |Δ| > lim)
     fail = np.ones((3, n), np.bool_)  # fail[p, i]: p = 1, 2 is not a period of point i
-    md = np.empty((k, n))
+    mdk = np.zeros((2, k, n))
     for lag in range(1, 3):
         if pmax >= lag:
+            md = mdk[lag - 1]
             _max_step(REC, lo, hi, lag, md)
             for i in range(n):
                 fail[lag, i] = False
@@ -91,7 +92,6 @@ def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, M
                 for i in range(n):
                     fail[lag, i] |= md[j, i] > lim[j, i]
     pt = np.empty((k, R))
-    dmax = np.empty((k, pmax + 1))
     for i in range(n):
         c = lo + i
         b = off + c
@@ -104,28 +104,22 @@ def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, M
         ESCAPE[b] = last[i] > escape_factor * max(first[i], 2.2250738585072014e-308)
         found = 1 if not fail[1, i] else (2 if not fail[2, i] else 0)
         if found == 0:
-            # every period at once: dmax[j, p] = max_t |x_{t+p, j} − x_{t, j}|, the inner loop
-            # over p along contiguous memory (vectorised); p is a period exactly when
-            # dmax[j, p] <= lim[j] for every variable j
+            # longer periods: the point's records copied to contiguous rows; p is a period exactly
+            # when no |x_{t+p, j} − x_{t, j}| exceeds lim[j] (the scan stops at the first that does)
             for j in range(k):
                 for t in range(R):
                     pt[j, t] = REC[t, j, c]
-            dmax[:, :] = 0.0
-            for j in range(k):
-                row = pt[j]
-                dm = dmax[j]
-                for t in range(R - 1):
-                    a = row[t]
-                    ahead = row[t + 1:t + 1 + min(pmax, R - 1 - t)]
-                    for p in range(ahead.shape[0]):
-                        d = abs(ahead[p] - a)
-                        m = dm[p + 1]
-                        dm[p + 1] = d if d > m else m
             for p in range(3, pmax + 1):
                 ok = True
                 for j in range(k):
-                    if dmax[j, p] > lim[j, i]:
-                        ok = False
+                    L = lim[j, i]
+                    row = pt[j]
+                    for t in range(R - p):
+                        if abs(row[t + p] - row[t]) > L:
+                            ok = False
+                            break
+                    if not ok:
+                        break
                 if ok:
                     found = p
                     break
@@ -139,15 +133,31 @@ def stats_block(REC, REF, lo, hi, off, max_period, tol, escape_factor, PERIOD, M
                         DRIFT[b] = True
             continue
         # no period: how far from periodic the window is, min over p of max_{t, j} |Δ| / s_j;
-        # max_t fl(|Δ_t| / s) = fl(max_t |Δ_t| / s) (correctly rounded division by s > 0 is monotonic)
+        # max_t fl(|Δ_t| / s) = fl(max_t |Δ_t| / s) (correctly rounded division by s > 0 is monotonic).
+        # A lag is abandoned as soon as its running maximum exceeds the best so far: its maximum is
+        # at least that, so it cannot be the minimum (exact: no rounding enters the comparison).
         best = np.inf
         for p in range(1, pmax + 1):
             m = 0.0
             for j in range(k):
                 sj = scale[j, i]
                 if sj > 0.0:
-                    v = dmax[j, p] / sj
+                    if p <= 2:
+                        v = mdk[p - 1, j, i] / sj
+                    else:
+                        row = pt[j]
+                        cur = 0.0
+                        v = 0.0
+                        for t in range(R - p):
+                            d = abs(row[t + p] - row[t])
+                            if d > cur:
+                                cur = d
+                                v = cur / sj
+                                if v > best:
+                                    break
                     m = v if v > m else m
+                    if m > best:
+                        break
             best = m if m < best else best
         MISMATCH[b] = best
 
@@ -169,9 +179,10 @@ def window_stats_all(REC, REF, max_period, tol, escape_factor, PERIOD, MISMATCH,
 
     Points are handled in blocks of 64: scales and the tests for periods 1 and 2 (the common
     answers) run over the whole block in lockstep (loops that vectorise); only points still
-    undecided are copied to contiguous memory, where the largest difference at every lag p is
-    found in one pass that gives both the longer periods and the mismatch.  Comparisons of maxima
-    are exact, so the answers are those of the definitions above, bit for bit."""
+    undecided are copied to contiguous memory, where each longer lag p is tested until its first
+    difference above the limit, and the mismatch scans each lag only while it can still be the
+    minimum.  Comparisons of maxima are exact, so the answers are those of the definitions above,
+    bit for bit."""
     B = REC.shape[2]
     nblk = (B + _BLOCK - 1) // _BLOCK
     for ib in nb.prange(nblk):
