@@ -336,6 +336,62 @@ def test_iterate_equals_single_steps_bit_for_bit(uv64, steps, check_every, recor
         assert run.diverged.any() and not run.diverged.all()
 
 
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("steps, check_every", [(300, 16), (517, 16), (301, 5), (64, 1)])
+def test_exactly_periodic_points_leave_the_tile_bit_for_bit(uv64, uv32, dtype, steps, check_every):
+    """``iterate`` finishes a point early once its state at a check equals its state at the previous
+    check (it is then exactly periodic); states, monitor peaks and divergence steps must be exactly
+    those of a chain of one-step calls (which never finish early), for converging, periodic, chaotic
+    and diverging points together in one tile, and the shortcut must actually have been taken."""
+    kern = uv64 if dtype == "float64" else uv32
+    rng = np.random.default_rng(11)
+    B = 240
+    eta = np.concatenate([rng.uniform(0.5, 9.0, B // 2), rng.uniform(9.0, 16.0, B - B // 2)])
+    rng.shuffle(eta)
+    x0 = np.column_stack([rng.uniform(-0.5, 0.5, B), rng.uniform(0.01, 0.3, B)]).astype(dtype)
+    P = np.column_stack([eta, np.full(B, 0.01), np.ones(B)]).astype(dtype)
+    thr = 1e6
+    run = kern.iterate(x0, P, steps=steps, threshold=thr, check_every=check_every, monitor=True, tile=B)
+    x, states = x0.copy(), [x0.copy()]
+    peak = kern.observe(x0, P, ["loss"])["loss"]
+    for _ in range(steps):
+        one = kern.iterate(x, P, steps=1, threshold=1e308, monitor=True, tile=B)
+        x = one.x
+        states.append(x.copy())
+        peak = np.where(one.peak > peak, one.peak, peak)
+    assert np.array_equal(run.x, x, equal_nan=True)
+    assert np.array_equal(run.peak, peak, equal_nan=True)
+    checks = [t for t in range(1, steps + 1) if t % check_every == 0 or t == steps]
+    at = np.full(B, -1)
+    for t in reversed(checks):
+        at[~np.all(np.abs(states[t]) <= thr, axis=1)] = t
+    assert np.array_equal(run.diverged_at, at)
+    # the shortcut was taken: many points repeat their state across two checks before the end
+    repeat = np.zeros(B, bool)
+    for t in range(check_every, steps, check_every):
+        repeat |= np.all(states[t] == states[t - check_every], axis=1)
+    assert repeat.sum() > B // 4 and not repeat.all() and run.diverged.any()
+
+
+@pytest.mark.parametrize("steps, check_every", [(33, 5), (33, 16), (40, 16), (41, 3)])
+def test_exact_two_cycles_and_signed_zeros_finish_correctly(steps, check_every):
+    """w -> -w·a (a = 1): every orbit is an exact 2-cycle, and 0.0 alternates with -0.0, which compare
+    equal but are different states: the final state must be (-1)^steps w0 with the right sign of zero
+    whatever the check interval (an odd interval must not take 0.0 and -0.0 for a repeat)."""
+    w, a = sp.symbols("w a")
+    m = compile_map({w: -w * a}, name="neg_two_cycle")
+    x0 = np.array([[0.0], [-0.0], [1.5], [-2.0], [3.0]])
+    P = np.array([[1.0]] * 4 + [[2.0]])  # the last one grows: never repeats, diverges past 1e6
+    run = m.iterate(x0, P, steps=steps, threshold=1e6, check_every=check_every)
+    want = x0[:, 0] * (-1.0) ** steps
+    want[4] = 3.0 * (-2.0) ** steps
+    got = run.x[:, 0]
+    assert np.array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert list(run.diverged) == [False] * 4 + [True]
+
+
 # ----------------------------------------------------------------------------- errors
 
 def test_clear_errors():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import SymsharpError
 
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 8
 """Bump when generated modules change meaning (also keyed by the generator's source hash)."""
 
 DTYPES = ("float64", "float32")

@@ -6,8 +6,11 @@ The fast kernels (``iterate``, ``lyapunov``) split the batch into tiles that fit
 cache, hand the tiles to the cores with ``prange``, and inside a tile run time in the outer loop
 and the tile (contiguous, no branches) in the inner loop, which LLVM vectorises; ``iterate`` takes
 two steps per pass over the tile whenever no divergence check or record falls in between (the same
-operations, with half the loads and stores).  Subexpressions that depend only on the parameters
-are computed once per trajectory before the time loop.
+operations, with half the loads and stores), and without records it finishes a point as soon as its
+state at a divergence check equals, bit for bit, its state at the previous check (the point is
+then exactly periodic: its final state is a few steps on, its monitor peak complete), compacting
+the tile's remaining points; converged points stop costing time.  Subexpressions that depend only
+on the parameters are computed once per trajectory before the time loop.
 
 Expressions are CSE'd with :func:`sympy.cse` and printed by :class:`KernelPrinter`.
 """
@@ -289,28 +292,32 @@ class SourceBuilder:
         E(3, "if not DIV[lo + i]:")
         E(4, "alive += 1")
 
-    def _check(self, E, ind):
+    def _check(self, E, ind, active=False):
+        """The divergence check at multiples of check_every and at the last step; ``active``: over
+        the tile's active points i < na, at tile positions pos[i] (``iterate``)."""
         E(ind, "if t % check_every == 0 or t == steps:")
-        E(ind + 1, "for i in range(n):")
-        E(ind + 2, "if not DIV[lo + i]:")
+        E(ind + 1, "for i in range(na):" if active else "for i in range(n):")
+        b = "lo + pos[i]" if active else "lo + i"
+        E(ind + 2, f"if not DIV[{b}]:")
         cond = " and ".join(f"abs(s{i}[i]) <= thr" for i in range(self.k)) or "True"
         E(ind + 3, f"if not ({cond}):")
-        E(ind + 4, "DIV[lo + i] = True")
-        E(ind + 4, "DIV_AT[lo + i] = t")
+        E(ind + 4, f"DIV[{b}] = True")
+        E(ind + 4, f"DIV_AT[{b}] = t")
         E(ind + 4, "alive -= 1")
         E(ind + 1, "if alive == 0:")
         E(ind + 2, "break")
 
-    def _monitor_direct(self, E, ind, init):
-        """pk[i] = monitor(state) (or max with it), parameters read straight from P."""
+    def _monitor_direct(self, E, ind, init, active=False):
+        """pk[i] = monitor(state) (or max with it), parameters read straight from P; ``active``: over
+        the active points i < na, at tile positions pos[i]."""
         pr = KernelPrinter(self.dtype, self._names())
         expr = self._prepare([self.obs[self.monitor]])
         lines, outs = cse_lines(expr, pr, "_z")
-        E(ind, "for i in range(n):")
+        E(ind, "for i in range(na):" if active else "for i in range(n):")
         for i in range(self.k):
             E(ind + 1, f"x{i} = s{i}[i]")
         for j in self._used_params(expr):
-            E(ind + 1, f"p{j} = P[{j}, lo + i]")
+            E(ind + 1, f"p{j} = P[{j}, lo + pos[i]]" if active else f"p{j} = P[{j}, lo + i]")
         E.block(ind + 1, lines)
         E(ind + 1, f"pk[i] = {outs[0]}" if init else f"pk[i] = max(pk[i], {outs[0]})")
 
@@ -333,6 +340,20 @@ class SourceBuilder:
         E(3, "for i in range(n):")
         for i in range(k):
             E(4, f"REC[0, {i}, lo + i] = s{i}[i]")
+        # Exactly periodic points leave the tile: a point whose state at a check equals, bit for bit,
+        # its state at the previous check (t − check_every) repeats those check_every states forever
+        # (the map is a fixed function of the state and the point's parameters), so its final state is
+        # that (steps − t) mod check_every steps on, its monitor peak is already complete, and no later
+        # check can flag it but the last.  It is finished there and then, and the tile's active points
+        # (i < na, tile positions pos[i]) are compacted; converged points (exact fixed points in
+        # floating point, typically within a few hundred steps) stop costing anything.  Only without
+        # records; diverged points keep iterating as before (``alive`` still counts finished points,
+        # so a tile stops early exactly when it did before).
+        E(2, "pos = np.arange(n)")
+        E(2, "na = n")
+        E(2, "fz = rec_every == 0")
+        for i in range(k):
+            E(2, f"ck{i} = s{i}.copy()")
         # Two steps per pass over the tile whenever the step in between is neither a check nor a
         # record: each point's state stays in registers for both, which halves the loads and
         # stores per step; the operations, and so the results, are exactly those of two passes.
@@ -346,19 +367,68 @@ class SourceBuilder:
         E(3, "else:")
         self._passes(E, 4, hot, hnames, has_mon, 1)
         E(4, "t += 1")
-        self._check(E, 3)
+        self._check(E, 3, active=True)
+        E(3, "if fz and t % check_every == 0 and t < steps:")
+        self._freeze(E, 4, hot, hnames, hoisted, has_mon)
         E(3, "if rec_every > 0 and t >= rec_from and (t - rec_from) % rec_every == 0:")
         E(4, "r = (t - rec_from) // rec_every")
-        E(4, "for i in range(n):")
+        E(4, "for i in range(na):")
         for i in range(k):
-            E(5, f"REC[r, {i}, lo + i] = s{i}[i]")
+            E(5, f"REC[r, {i}, lo + pos[i]] = s{i}[i]")
         if has_mon:
             E(2, "if monitor:")
-            self._monitor_direct(E, 3, init=False)
-            E(3, "PEAK[lo:hi] = pk")
+            self._monitor_direct(E, 3, init=False, active=True)
+            E(3, "for i in range(na):")
+            E(4, "PEAK[lo + pos[i]] = pk[i]")
+        E(2, "for i in range(na):")
         for i in range(k):
-            E(2, f"X[{i}, lo:hi] = s{i}")
+            E(3, f"X[{i}, lo + pos[i]] = s{i}[i]")
         E(0)
+
+    def _freeze(self, E, ind, hot, hnames, hoisted, has_mon):
+        """At a check t < steps (no records): finish the exactly periodic points (see ``_iterate``)
+        and compact the active ones, each point's arrays moved down in order."""
+        k = self.k
+        loads, lines, outs = self._hot(list(hot[:k]), hnames, "_f")
+        # every per-point array the tile's loops read (the monitor's too)
+        arrays = [f"q{j}" for j in self._used_params(hot)] + [f"a_{name}" for name, _ in hoisted]
+        same = " and ".join(f"s{i}[i] == ck{i}[i] and (s{i}[i] != 0 or "
+                            f"math.copysign(1, s{i}[i]) == math.copysign(1, ck{i}[i]))" for i in range(k))
+        E(ind, "nw = 0")
+        E(ind, "for i in range(na):")
+        E(ind + 1, "keep = True")
+        E(ind + 1, f"if not DIV[lo + pos[i]] and {same}:")
+        E(ind + 2, "keep = False")
+        E.block(ind + 2, loads)
+        E(ind + 2, "for _ in range((steps - t) % check_every):")
+        E.block(ind + 3, lines)
+        for i in range(k):
+            E(ind + 3, f"y{i} = {outs[i]}")
+        for i in range(k):
+            E(ind + 3, f"x{i} = y{i}")
+        for i in range(k):
+            E(ind + 2, f"X[{i}, lo + pos[i]] = x{i}")
+        if has_mon:
+            E(ind + 2, "if monitor:")
+            E(ind + 3, "PEAK[lo + pos[i]] = pk[i]")
+        cond = " and ".join(f"abs(x{i}) <= thr" for i in range(k)) or "True"
+        E(ind + 2, f"if not ({cond}):  # the check at the last step")
+        E(ind + 3, "DIV[lo + pos[i]] = True")
+        E(ind + 3, "DIV_AT[lo + pos[i]] = steps")
+        E(ind + 1, "if keep:")
+        for i in range(k):
+            E(ind + 2, f"s{i}[nw] = s{i}[i]")
+            E(ind + 2, f"ck{i}[nw] = s{i}[i]")
+        for arr in arrays:
+            E(ind + 2, f"{arr}[nw] = {arr}[i]")
+        if has_mon:
+            E(ind + 2, "if monitor:")
+            E(ind + 3, "pk[nw] = pk[i]")
+        E(ind + 2, "pos[nw] = pos[i]")
+        E(ind + 2, "nw += 1")
+        E(ind, "na = nw")
+        E(ind, "if na == 0:")
+        E(ind + 1, "break")
 
     def _passes(self, E, ind, hot, hnames, has_mon, nsteps):
         """One pass over the tile advancing each point by ``nsteps`` map steps (with the monitor,
@@ -371,7 +441,7 @@ class SourceBuilder:
                 E(ind, "if monitor:" if mon else "else:")
                 body = ind + 1
             loads, lines, outs = self._hot(exprs, hnames, "_t")
-            E(body, "for i in range(n):")
+            E(body, "for i in range(na):")
             E.block(body + 1, loads)
             if mon:
                 E(body + 1, "m = pk[i]")

@@ -217,7 +217,12 @@ class CompiledMap:
         (t = 0 is the initial state; ``record_from`` defaults to ``record_every``; no records when
         ``record_every`` is 0).  ``monitor=True`` tracks the peak of the map's monitored
         observable (``self.monitor``, e.g. the loss).  ``diverged`` (B,) marks trajectories
-        already known to have diverged."""
+        already known to have diverged.
+
+        Without records, a trajectory whose state at a divergence check equals, bit for bit, its
+        state at the previous check is exactly periodic from there on; it is finished at once (its
+        last few steps taken alone) and leaves the tile, so converged points cost nothing more.  The
+        results are exactly those of taking every step."""
         steps = _nonneg_int(steps, "steps")
         record_every = _nonneg_int(record_every, "record_every")
         check_every = _nonneg_int(check_every, "check_every")
