@@ -296,6 +296,19 @@ def test_monitor_peak(quad):
     assert np.allclose(run.peak, [0.5, 0.5 * 2.0 ** 10])
 
 
+def _one_step_chain(kern, x0, P, steps):
+    """(final states, states after each step, monitor peaks) from ``steps`` one-step calls of
+    ``iterate``, which never pair steps nor finish points early."""
+    x, states = x0.copy(), [x0.copy()]
+    peak = kern.observe(x0, P, ["loss"])["loss"]
+    for _ in range(steps):
+        one = kern.iterate(x, P, steps=1, threshold=1e308, monitor=True, tile=x0.shape[0])
+        x = one.x
+        states.append(x.copy())
+        peak = np.where(one.peak > peak, one.peak, peak)  # Python's max(peak, value)
+    return x, states, peak
+
+
 @pytest.mark.parametrize("steps, check_every, record_every, record_from",
                          [(0, 16, 0, None), (1, 16, 0, None), (2, 16, 0, None), (7, 16, 0, None), (40, 16, 0, None),
                           (33, 1, 0, None), (33, 2, 0, None), (33, 3, 0, None), (30, 16, 1, None), (30, 16, 2, None),
@@ -312,13 +325,7 @@ def test_iterate_equals_single_steps_bit_for_bit(uv64, steps, check_every, recor
     thr = 1e6
     run = uv64.iterate(x0, P, steps=steps, record_every=record_every, record_from=record_from, threshold=thr,
                        check_every=check_every, monitor=True, tile=B)
-    x, states = x0.copy(), [x0.copy()]
-    peak = uv64.observe(x0, P, ["loss"])["loss"]
-    for _ in range(steps):
-        one = uv64.iterate(x, P, steps=1, threshold=1e308, monitor=True, tile=B)
-        x = one.x
-        states.append(x.copy())
-        peak = np.where(one.peak > peak, one.peak, peak)  # Python's max(peak, value)
+    x, states, peak = _one_step_chain(uv64, x0, P, steps)
     assert np.array_equal(run.x, x, equal_nan=True)
     assert np.array_equal(run.peak, peak, equal_nan=True)
     rf = record_every if record_from is None else record_from
@@ -353,13 +360,7 @@ def test_exactly_periodic_points_leave_the_tile_bit_for_bit(uv64, uv32, dtype, s
     P = np.column_stack([eta, np.full(B, 0.01), np.ones(B)]).astype(dtype)
     thr = 1e6
     run = kern.iterate(x0, P, steps=steps, threshold=thr, check_every=check_every, monitor=True, tile=B)
-    x, states = x0.copy(), [x0.copy()]
-    peak = kern.observe(x0, P, ["loss"])["loss"]
-    for _ in range(steps):
-        one = kern.iterate(x, P, steps=1, threshold=1e308, monitor=True, tile=B)
-        x = one.x
-        states.append(x.copy())
-        peak = np.where(one.peak > peak, one.peak, peak)
+    x, states, peak = _one_step_chain(kern, x0, P, steps)
     assert np.array_equal(run.x, x, equal_nan=True)
     assert np.array_equal(run.peak, peak, equal_nan=True)
     checks = [t for t in range(1, steps + 1) if t % check_every == 0 or t == steps]

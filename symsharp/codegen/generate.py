@@ -402,10 +402,7 @@ class SourceBuilder:
         E.block(ind + 2, loads)
         E(ind + 2, "for _ in range((steps - t) % check_every):")
         E.block(ind + 3, lines)
-        for i in range(k):
-            E(ind + 3, f"y{i} = {outs[i]}")
-        for i in range(k):
-            E(ind + 3, f"x{i} = y{i}")
+        self._advance(E, ind + 3, outs)
         for i in range(k):
             E(ind + 2, f"X[{i}, lo + pos[i]] = x{i}")
         if has_mon:
@@ -430,6 +427,13 @@ class SourceBuilder:
         E(ind, "if na == 0:")
         E(ind + 1, "break")
 
+    def _advance(self, E, ind, outs):
+        """x_i ← F_i(x) in registers (through y_i: every F_i reads the old state)."""
+        for i in range(self.k):
+            E(ind, f"y{i} = {outs[i]}")
+        for i in range(self.k):
+            E(ind, f"x{i} = y{i}")
+
     def _passes(self, E, ind, hot, hnames, has_mon, nsteps):
         """One pass over the tile advancing each point by ``nsteps`` map steps (with the monitor,
         evaluated at the state before each step, when ``monitor`` is set)."""
@@ -450,10 +454,7 @@ class SourceBuilder:
                 if mon:
                     E(body + 1, f"m = max(m, {outs[k]})")
                 if step < nsteps - 1:
-                    for i in range(k):
-                        E(body + 1, f"y{i} = {outs[i]}")
-                    for i in range(k):
-                        E(body + 1, f"x{i} = y{i}")
+                    self._advance(E, body + 1, outs)
             if mon:
                 E(body + 1, "pk[i] = m")
             for i in range(k):
